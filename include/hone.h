@@ -134,6 +134,9 @@ const float *hone_get_logits(hone_session *s, int32_t i);
 
 /* Drop cached positions [p0, p1) of a sequence (p1 < 0: to the end). */
 hone_status hone_kv_seq_rm(hone_session *s, int32_t seq_id, int32_t p0, int32_t p1);
+/* Make sequence dst (which must be empty) a copy of sequence src's cache,
+ * e.g. to sample several continuations of one evaluated prompt. */
+hone_status hone_kv_seq_cp(hone_session *s, int32_t src, int32_t dst);
 /* Number of positions cached for a sequence. */
 int32_t hone_kv_seq_len(const hone_session *s, int32_t seq_id);
 

@@ -1,0 +1,39 @@
+/*
+ * matmul.h - weight matrix times a batch of activation rows.
+ *
+ * A weight matrix stays in its stored (quantised, mmapped) form. The T
+ * activation rows are quantised once to the weight type's vec_dot_type,
+ * then every output element out[t][r] = dot(W row r, x row t) is one
+ * hone_vec_dot call, so an element never depends on T, on the other rows of
+ * the batch, or on the thread count.
+ */
+#ifndef HONE_KERNELS_CPU_MATMUL_H
+#define HONE_KERNELS_CPU_MATMUL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/dtype.h"
+#include "core/threadpool.h"
+
+typedef struct {
+    const void *data; /* n_out rows of n_in elements, row-major */
+    hone_type type;
+    int64_t n_in;
+    int64_t n_out;
+    size_t row_bytes;
+} hone_mat;
+
+/* Bytes needed for T quantised activation rows of length n_in for W's type. */
+size_t matmul_act_bytes(hone_type wtype, int64_t n_in, int T);
+
+/* Quantise T rows of x (n_in floats each) to vec_dot_type(wtype) into xq. */
+void matmul_quantize_act(threadpool *p, hone_type wtype, const float *x, int64_t n_in, int T, void *xq);
+
+/* out[t * n_out + r] = W[r] . x[t] for t < T, r < n_out. */
+void matmul(threadpool *p, const hone_mat *w, const void *xq, int T, float *out);
+
+/* Dequantise row `r` of W into out (n_in floats). */
+void mat_get_row(const hone_mat *w, int64_t r, float *out);
+
+#endif

@@ -1,0 +1,204 @@
+/*
+ * blocks.c - shared binding helpers and transformer blocks (see blocks.h).
+ */
+#include "model/blocks.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/status.h"
+#include "kernels/cpu/ops.h"
+
+/* ---- binding ---- */
+
+hone_status blk_key_i32(const hone_model *m, const char *suffix, int64_t def, int32_t *out) {
+    char key[160];
+    snprintf(key, sizeof key, "%s.%s", m->arch->name, suffix);
+    int64_t v;
+    hone_status st = gguf_get_i64(m->file, key, &v);
+    if (st == HONE_ERR_NOT_FOUND && def >= 0) {
+        *out = (int32_t)def;
+        return HONE_OK;
+    }
+    if (st != HONE_OK) return hone_err_prefix(st, "%s: ", gguf_path(m->file));
+    if (v < 0 || v > INT32_MAX)
+        return hone_err(HONE_ERR_FORMAT, "%s: key '%s' = %lld is out of range", gguf_path(m->file), key, (long long)v);
+    *out = (int32_t)v;
+    return HONE_OK;
+}
+
+hone_status blk_key_f32(const hone_model *m, const char *suffix, float def, bool required, float *out) {
+    char key[160];
+    snprintf(key, sizeof key, "%s.%s", m->arch->name, suffix);
+    hone_status st = gguf_get_f32(m->file, key, out);
+    if (st == HONE_ERR_NOT_FOUND && !required) {
+        *out = def;
+        return HONE_OK;
+    }
+    if (st != HONE_OK) return hone_err_prefix(st, "%s: ", gguf_path(m->file));
+    if (!isfinite(*out)) return hone_err(HONE_ERR_FORMAT, "%s: key '%s' is not finite", gguf_path(m->file), key);
+    return HONE_OK;
+}
+
+static const gguf_tensor *find_tensor(const hone_model *m, char *name, size_t cap, const char *fmt, int il) {
+    snprintf(name, cap, fmt, il);
+    return gguf_find_tensor(m->file, name);
+}
+
+static hone_status check_mat(const hone_model *m, const gguf_tensor *t, const char *name, int64_t n_in, int64_t n_out,
+                             hone_mat *out) {
+    const hone_type_info *ti = hone_type_get(t->type);
+    if (t->n_dims != 2 || t->ne[0] != n_in || t->ne[1] != n_out)
+        return hone_err(HONE_ERR_FORMAT, "%s: tensor '%s' has shape [%lld, %lld] (%u dims), expected [%lld, %lld]",
+                        gguf_path(m->file), name, (long long)t->ne[0], (long long)(t->n_dims > 1 ? t->ne[1] : 1),
+                        t->n_dims, (long long)n_in, (long long)n_out);
+    if (!ti || !ti->computable || t->type == HONE_TYPE_Q8_1 || t->type == HONE_TYPE_Q8_K)
+        return hone_err(HONE_ERR_UNSUPPORTED, "%s: tensor '%s' has type %s, which hone cannot compute with",
+                        gguf_path(m->file), name, ti ? ti->name : "?");
+    out->data = t->data;
+    out->type = t->type;
+    out->n_in = n_in;
+    out->n_out = n_out;
+    out->row_bytes = hone_row_size(t->type, n_in);
+    return HONE_OK;
+}
+
+hone_status blk_mat(const hone_model *m, hone_mat *out, int64_t n_in, int64_t n_out, const char *fmt, int il) {
+    char name[128];
+    const gguf_tensor *t = find_tensor(m, name, sizeof name, fmt, il);
+    if (!t) return hone_err(HONE_ERR_FORMAT, "%s: required tensor '%s' is missing", gguf_path(m->file), name);
+    return check_mat(m, t, name, n_in, n_out, out);
+}
+
+hone_status blk_mat_opt(const hone_model *m, hone_mat *out, int64_t n_in, int64_t n_out, const char *fmt, int il) {
+    char name[128];
+    const gguf_tensor *t = find_tensor(m, name, sizeof name, fmt, il);
+    memset(out, 0, sizeof *out);
+    return t ? check_mat(m, t, name, n_in, n_out, out) : HONE_OK;
+}
+
+hone_status blk_vec(const hone_model *m, const float **out, int64_t n, bool optional, const char *fmt, int il) {
+    char name[128];
+    const gguf_tensor *t = find_tensor(m, name, sizeof name, fmt, il);
+    *out = NULL;
+    if (!t) {
+        if (optional) return HONE_OK;
+        return hone_err(HONE_ERR_FORMAT, "%s: required tensor '%s' is missing", gguf_path(m->file), name);
+    }
+    if (t->type != HONE_TYPE_F32 || t->n_dims != 1 || t->ne[0] != n)
+        return hone_err(HONE_ERR_FORMAT, "%s: tensor '%s' should be an F32 vector of %lld, found %s [%lld] (%u dims)",
+                        gguf_path(m->file), name, (long long)n, hone_type_get(t->type)->name, (long long)t->ne[0],
+                        t->n_dims);
+    *out = t->data;
+    return HONE_OK;
+}
+
+/* ---- blocks ---- */
+
+void blk_embed(const hone_model *m, hone_fwd_state *st, const hone_fwd_token *toks, int T) {
+    const int n = m->hp.n_embd;
+    for (int t = 0; t < T; t++) mat_get_row(&m->tok_embd, toks[t].token, st->x + (int64_t)t * n);
+}
+
+void blk_rmsnorm(float *out, const float *x, const float *w, int T, int n, float eps) {
+    for (int t = 0; t < T; t++) op_rmsnorm(out + (int64_t)t * n, x + (int64_t)t * n, w, n, eps);
+}
+
+void blk_linear(hone_fwd_state *st, int n, const hone_mat *const *mats, const float *const *bias, float *const *outs,
+                const float *x, int T) {
+    int quantised_as = -1;
+    for (int i = 0; i < n; i++) {
+        const hone_mat *w = mats[i];
+        const int vdt = (int)hone_type_get(w->type)->vec_dot_type;
+        if (vdt != quantised_as) {
+            matmul_quantize_act(st->pool, w->type, x, w->n_in, T, st->xq);
+            quantised_as = vdt;
+        }
+        matmul(st->pool, w, st->xq, T, outs[i]);
+        if (bias && bias[i])
+            for (int t = 0; t < T; t++) op_add(outs[i] + (int64_t)t * w->n_out, bias[i], (int)w->n_out);
+    }
+}
+
+typedef struct {
+    const hone_model *m;
+    hone_fwd_state *st;
+    const hone_fwd_token *toks;
+    int T;
+    int il;
+} attn_job;
+
+static void rope_store_worker(void *ctx, int ith, int nth) {
+    attn_job *j = ctx;
+    const hone_hparams *hp = &j->m->hp;
+    const int qdim = hp->n_head * hp->head_dim, kvdim = hp->n_head_kv * hp->head_dim;
+    long b, e;
+    threadpool_split(j->T, ith, nth, &b, &e);
+    for (long t = b; t < e; t++) {
+        float *q = j->st->q + t * qdim, *k = j->st->kx + t * kvdim, *v = j->st->vx + t * kvdim;
+        op_rope_norm(q, hp->n_head, hp->head_dim, hp->rope_dim, j->toks[t].pos, hp->rope_base);
+        op_rope_norm(k, hp->n_head_kv, hp->head_dim, hp->rope_dim, j->toks[t].pos, hp->rope_base);
+        hone_f16 *kc = j->st->k[j->il] + (int64_t)j->toks[t].cell * kvdim;
+        hone_f16 *vc = j->st->v[j->il] + (int64_t)j->toks[t].cell * kvdim;
+        for (int d = 0; d < kvdim; d++) {
+            kc[d] = hone_f32_to_f16(k[d]);
+            vc[d] = hone_f32_to_f16(v[d]);
+        }
+    }
+}
+
+static void attn_worker(void *ctx, int ith, int nth) {
+    attn_job *j = ctx;
+    const hone_hparams *hp = &j->m->hp;
+    const int hd = hp->head_dim, qdim = hp->n_head * hd, kvdim = hp->n_head_kv * hd;
+    const int group = hp->n_head / hp->n_head_kv;
+    const float scale = 1.0f / sqrtf((float)hd);
+    float *scores = j->st->scores + (int64_t)ith * j->st->n_cells;
+    long b, e;
+    threadpool_split((long)j->T * hp->n_head, ith, nth, &b, &e);
+    for (long i = b; i < e; i++) {
+        const int t = (int)(i / hp->n_head), h = (int)(i % hp->n_head), hk = h / group;
+        op_attention_f16(j->st->att + (int64_t)t * qdim + h * hd, j->st->q + (int64_t)t * qdim + h * hd,
+                         j->st->k[j->il] + hk * hd, j->st->v[j->il] + hk * hd, kvdim, j->toks[t].ctx_cells,
+                         j->toks[t].pos + 1, hd, scale, scores);
+    }
+}
+
+void blk_attention(const hone_model *m, hone_fwd_state *st, int il, const hone_fwd_token *toks, int T) {
+    attn_job j = {m, st, toks, T, il};
+    /* All K/V of the batch are stored before any query reads the cache, so a
+     * token sees the earlier tokens of its sequence in the same batch. */
+    threadpool_run(st->pool, rope_store_worker, &j);
+    threadpool_run(st->pool, attn_worker, &j);
+}
+
+void blk_ffn_swiglu(const hone_model *m, hone_fwd_state *st, const hone_layer *L, int T) {
+    const int n_ff = m->hp.n_ff, n = m->hp.n_embd;
+    const hone_mat *gu[2] = {&L->w_gate, &L->w_up};
+    float *const outs[2] = {st->gate, st->up};
+    blk_linear(st, 2, gu, NULL, outs, st->xn, T);
+    for (int t = 0; t < T; t++)
+        op_swiglu(st->gate + (int64_t)t * n_ff, st->gate + (int64_t)t * n_ff, st->up + (int64_t)t * n_ff, n_ff);
+    const hone_mat *down = &L->w_down;
+    float *const o[1] = {st->tmp};
+    blk_linear(st, 1, &down, NULL, o, st->gate, T);
+    for (int t = 0; t < T; t++) op_add(st->x + (int64_t)t * n, st->tmp + (int64_t)t * n, n);
+}
+
+void blk_logits(const hone_model *m, hone_fwd_state *st, const hone_fwd_token *toks, int T, float *logits) {
+    const int n = m->hp.n_embd;
+    int n_out = 0;
+    /* Gather the rows that want logits (in batch order = out_row order). */
+    for (int t = 0; t < T; t++) {
+        if (toks[t].out_row < 0) continue;
+        op_rmsnorm(st->out_norm + (int64_t)toks[t].out_row * n, st->x + (int64_t)t * n, m->output_norm, n,
+                   m->hp.rms_eps);
+        n_out++;
+    }
+    if (n_out == 0) return;
+    const hone_mat *w = &m->output;
+    float *const o[1] = {logits};
+    blk_linear(st, 1, &w, NULL, o, st->out_norm, n_out);
+}
