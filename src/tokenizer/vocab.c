@@ -687,7 +687,8 @@ hone_status vocab_tokenize(const hone_vocab *v, const char *text, size_t len, bo
     hone_status st = tokenize_into(v, &s, text ? text : "", len, add_special, parse_special);
     if (st == HONE_OK) {
         *n_out = s.ids.n;
-        if (s.ids.n) memcpy(out, s.ids.v, (s.ids.n < cap ? s.ids.n : cap) * sizeof(int32_t));
+        size_t k = s.ids.n < cap ? s.ids.n : cap;
+        if (k) memcpy(out, s.ids.v, k * sizeof(int32_t));
         if (s.ids.n > cap)
             st = hone_err(HONE_ERR_INVALID_ARG, "vocab_tokenize: %zu tokens do not fit in %zu", s.ids.n, cap);
     }
@@ -746,7 +747,7 @@ int64_t vocab_detokenize(const hone_vocab *v, const int32_t *ids, size_t n, bool
         const char *p = v->piece_pool + v->piece_off[id];
         size_t len = v->piece_len[id];
         if (strip && len > 0 && p[0] == ' ') p++, len--;
-        if (total + len <= cap) memcpy(buf + total, p, len);
+        if (len > 0 && total + len <= cap) memcpy(buf + total, p, len);
         total += len;
     }
     if (total > cap) return -(int64_t)total;
