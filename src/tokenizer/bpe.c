@@ -84,7 +84,8 @@ hone_status bpe_build(hone_vocab *v, const gguf_str *merges, uint64_t n_merges, 
     for (uint64_t i = 0; i < n_merges; i++) total += merges[i].len;
     v->merge_pool = malloc(total + 1);
     if (!v->merge_pool || strtab_init(&v->merge_rank, (uint32_t)n_merges))
-        return hone_err(HONE_ERR_NOMEM, "%s: out of memory for %llu merges", path, (unsigned long long)n_merges);
+        return hone_err(HONE_ERR_NOMEM, "%s: out of memory for %llu merges", path,
+                        (unsigned long long)n_merges);
     at = 0;
     for (uint64_t i = 0; i < n_merges; i++) {
         const char *m = merges[i].s;
@@ -141,10 +142,11 @@ static bpe_pair heap_pop(bpe_pair *h, size_t *n) {
     return top;
 }
 
-static void try_pair(const hone_vocab *v, const char *w, const merge_sym *sym, int32_t l, int32_t r, bpe_pair *h,
-                     size_t *nh) {
+static void try_pair(const hone_vocab *v, const char *w, const merge_sym *sym, int32_t l, int32_t r,
+                     bpe_pair *h, size_t *nh) {
     if (l < 0 || r < 0) return;
-    int32_t rank = strtab_get(&v->merge_rank, w + sym[l].start, (size_t)(sym[l].n + sym[r].n), (uint32_t)sym[l].n);
+    int32_t rank =
+        strtab_get(&v->merge_rank, w + sym[l].start, (size_t)(sym[l].n + sym[r].n), (uint32_t)sym[l].n);
     if (rank < 0) return;
     bpe_pair p = {rank, l, r, sym[l].n + sym[r].n};
     heap_push(h, nh, p);
@@ -199,8 +201,10 @@ static hone_status bpe_word(const hone_vocab *v, tok_scratch *s, const char *w, 
     }
     for (int32_t i = 0; i >= 0; i = sym[i].next) {
         int32_t id = strtab_get(&v->raw_to_id, w + sym[i].start, (size_t)sym[i].n, 0);
-        if (id >= 0) idvec_push(&s->ids, id);
-        else emit_unknown(v, &s->ids, w + sym[i].start, sym[i].n);
+        if (id >= 0)
+            idvec_push(&s->ids, id);
+        else
+            emit_unknown(v, &s->ids, w + sym[i].start, sym[i].n);
     }
     return HONE_OK;
 }

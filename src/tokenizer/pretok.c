@@ -14,7 +14,9 @@
  * rewritten to the explicit ASCII class. Encoded surrogates (which the lenient
  * decoder lets through, as llama.cpp does) are not valid for PCRE2 and are
  * replaced by U+E000 in that copy: both are category "other" to every
- * pattern here. Word boundaries are taken from the copy and applied to the
+ * pattern here. Likewise the few code points assigned after Unicode 14
+ * (which PCRE2 10.42 knows) get a stand-in of the category llama.cpp's newer
+ * tables give them. Word boundaries are taken from the copy and applied to the
  * normalised text, so the bytes of the words are the re-encoded input.
  *
  * `$` must only match at the very end of a piece (std::regex semantics), hence
@@ -37,12 +39,12 @@
 /* Llama 3's pattern as llama.cpp adapted it (case-insensitive contractions
  * spelled out). */
 #define RE_LLAMA3                                                                                            \
-    "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| " \
+    "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "  \
     "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
 
 typedef struct {
-    const char *set;          /* name of the set */
-    const char *names;        /* tokenizer.ggml.pre values, '|'-separated */
+    const char *set;           /* name of the set */
+    const char *names;         /* tokenizer.ggml.pre values, '|'-separated */
     const char *re[MAX_REGEX]; /* applied in order */
 } regex_set;
 
@@ -71,8 +73,8 @@ static const regex_set k_sets[] = {
       "\xf0\x90\x93\x93\xf0\x90\x93\x98-\xf0\x90\x93\xbb\xf0\x90\xb2\x80-\xf0\x90\xb2\xb2\xf0\x90\xb3\x80-"
       "\xf0\x90\xb3\xb2\xf0\x91\xa2\xa0-\xf0\x91\xa3\x9f\xf0\x9e\xa4\x80-\xf0\x9e\xa5\x83]+",
       "\\s?[!-/:-~\xef\xbc\x81-\xef\xbc\x8f\xef\xbc\x9a-\xef\xbd\x9e\xe2\x80\x98-\xe2\x80\x9f\xe3\x80\x80-"
-      "\xe3\x80\x82]+", "\\s+$",
-      "[\xe4\xb8\x80-\xe9\xbe\xa5\xe0\xa0\x80-\xe4\xb8\x80\xea\xb0\x80-\xed\x9f\xbf]+", "\\p{N}+"}},
+      "\xe3\x80\x82]+",
+      "\\s+$", "[\xe4\xb8\x80-\xe9\xbe\xa5\xe0\xa0\x80-\xe4\xb8\x80\xea\xb0\x80-\xed\x9f\xbf]+", "\\p{N}+"}},
     {"deepseek-v3",
      "deepseek-v3",
      {"\\p{N}{1,3}", "[\xe4\xb8\x80-\xe9\xbe\xa5\xe3\x81\x80-\xe3\x82\x9f\xe3\x82\xa0-\xe3\x83\xbf]+",
@@ -80,31 +82,47 @@ static const regex_set k_sets[] = {
       "?[\\p{P}\\p{S}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+"}},
     {"deepseek-coder",
      "deepseek-coder",
-     {"[\r\n]", "\\s?\\p{L}+", "\\s?\\p{P}+", "[\xe4\xb8\x80-\xe9\xbe\xa5\xe0\xa0\x80-\xe4\xb8\x80\xea\xb0\x80-\xed\x9f\xbf]+", "\\p{N}"}},
+     {"[\r\n]", "\\s?\\p{L}+", "\\s?\\p{P}+",
+      "[\xe4\xb8\x80-\xe9\xbe\xa5\xe0\xa0\x80-\xe4\xb8\x80\xea\xb0\x80-\xed\x9f\xbf]+", "\\p{N}"}},
     {"falcon", "falcon", {"[\\p{P}\\$\\+<=>\\^~\\|`]+", RE_GPT2, "[0-9][0-9][0-9]"}},
     {"starcoder", "starcoder|refact|command-r|smollm|codeshell|exaone|minerva-7b", {"\\p{N}", RE_GPT2}},
-    {"gpt2", "gpt-2|phi-2|jina-es|jina-de|gigachat|jina-v1-en|jina-v2-es|jina-v2-de|jina-v2-code|roberta-bpe|mpt|olmo|jais",
+    {"gpt2",
+     "gpt-2|phi-2|jina-es|jina-de|gigachat|jina-v1-en|jina-v2-es|jina-v2-de|jina-v2-code|roberta-bpe|mpt|"
+     "olmo|jais",
      {RE_GPT2}},
     {"qwen2",
      "qwen2|deepseek-r1-qwen|megrez|stablelm2",
      {"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| "
       "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"}},
-    {"bloom", "poro-chat|bloom|gpt3-finnish", {" ?[^(\\s|.,!?\xe2\x80\xa6\xe3\x80\x82\xef\xbc\x8c\xe3\x80\x81\xe0\xa5\xa4\xdb\x94\xd8\x8c)]+"}},
-    {"viking", "viking", {" ?[^(\\s|.,!?\xe2\x80\xa6\xe3\x80\x82\xef\xbc\x8c\xe3\x80\x81\xe0\xa5\xa4\xdb\x94\xd8\x8c)]+", "\\p{N}"}},
+    {"bloom",
+     "poro-chat|bloom|gpt3-finnish",
+     {" ?[^(\\s|.,!?\xe2\x80\xa6\xe3\x80\x82\xef\xbc\x8c\xe3\x80\x81\xe0\xa5\xa4\xdb\x94\xd8\x8c)]+"}},
+    {"viking",
+     "viking",
+     {" ?[^(\\s|.,!?\xe2\x80\xa6\xe3\x80\x82\xef\xbc\x8c\xe3\x80\x81\xe0\xa5\xa4\xdb\x94\xd8\x8c)]+",
+      "\\p{N}"}},
     {"tekken",
      "tekken",
-     {"[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))*((?=[\\p{L}])([^A-Z]))+|[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])(["
-      "^a-z]))+((?=[\\p{L}])([^A-Z]))*|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"}},
+     {"[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))*((?=[\\p{L}])([^A-Z]))+|[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}"
+      "])(["
+      "^a-z]))+((?=[\\p{L}])([^A-Z]))*|\\p{N}| "
+      "?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"}},
     {"chameleon",
      "chameleon",
      {"<sentinel:[0-9]+>", "(IMGIMG)((A|B|C|D|E|F|G|H|I){1,4})Z", "([\\t\\n]|    |  )", "\\p{N}",
       "[\\p{P}!-/:-@\\[-`{-~]", RE_GPT2}},
 };
 
+/* Backtracking memory one match may use. Only pathological input gets near
+ * it (tekken's lookahead groups over a letter run of tens of thousands of
+ * characters); hitting it fails the call instead of exhausting memory. */
+#define HEAP_LIMIT_KIB (64 * 1024)
+
 struct pretok {
     const regex_set *set;
     pcre2_code *code[MAX_REGEX];
     int n;
+    pcre2_match_context *mctx; /* read-only while matching, so shared */
 };
 
 /* Rewrite \s and \S to the explicit ASCII whitespace classes (see the file
@@ -128,8 +146,10 @@ static void rewrite_ws(const char *in, char *out) {
             p++;
             continue;
         }
-        if (*p == '[' && !in_class) in_class = true;
-        else if (*p == ']' && in_class) in_class = false;
+        if (*p == '[' && !in_class)
+            in_class = true;
+        else if (*p == ']' && in_class)
+            in_class = false;
         *o++ = *p;
     }
     *o = 0;
@@ -163,6 +183,12 @@ hone_status pretok_create(const char *pre, pretok **out, bool *known) {
     pretok *p = calloc(1, sizeof *p);
     if (!p) return hone_err(HONE_ERR_NOMEM, "pretok: out of memory");
     p->set = set;
+    p->mctx = pcre2_match_context_create(NULL);
+    if (!p->mctx) {
+        pretok_free(p);
+        return hone_err(HONE_ERR_NOMEM, "pretok: out of memory");
+    }
+    pcre2_set_heap_limit(p->mctx, HEAP_LIMIT_KIB);
     for (int i = 0; i < MAX_REGEX && set->re[i]; i++) {
         size_t n = strlen(set->re[i]);
         char *pat = malloc(12 * n + 1);
@@ -173,15 +199,15 @@ hone_status pretok_create(const char *pre, pretok **out, bool *known) {
         rewrite_ws(set->re[i], pat);
         int err;
         PCRE2_SIZE erroff;
-        p->code[i] = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY,
-                                   &err, &erroff, NULL);
+        p->code[i] = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
+                                   PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY, &err, &erroff, NULL);
         free(pat);
         if (!p->code[i]) {
             PCRE2_UCHAR msg[256];
             pcre2_get_error_message(err, msg, sizeof msg);
             pretok_free(p);
-            return hone_err(HONE_ERR_RUNTIME, "pretok '%s': regex %d does not compile at %zu: %s", set->set, i,
-                            (size_t)erroff, (const char *)msg);
+            return hone_err(HONE_ERR_RUNTIME, "pretok '%s': regex %d does not compile at %zu: %s", set->set,
+                            i, (size_t)erroff, (const char *)msg);
         }
         /* JIT is an optimisation only; matching falls back to the interpreter. */
         pcre2_jit_compile(p->code[i], PCRE2_JIT_COMPLETE);
@@ -194,6 +220,7 @@ hone_status pretok_create(const char *pre, pretok **out, bool *known) {
 void pretok_free(pretok *p) {
     if (!p) return;
     for (int i = 0; i < MAX_REGEX; i++) pcre2_code_free(p->code[i]);
+    pcre2_match_context_free(p->mctx);
     free(p);
 }
 
@@ -202,7 +229,6 @@ const char *pretok_set_name(const pretok *p) {
 }
 
 void pretok_scratch_free(pretok_scratch *s) {
-    free(s->cps);
     free(s->norm);
     free(s->subj);
     free(s->norm_off);
@@ -239,15 +265,53 @@ static bool grow2(void **a, void **b, size_t *cap, size_t need, size_t elem) {
     return true;
 }
 
+/* Code points whose category llama.cpp's Unicode tables (15.1) know but
+ * PCRE2's (Unicode 14 in 10.42) do not (they are unassigned there), mapped
+ * to a stand-in of llama.cpp's category with the same UTF-8 length, chosen
+ * outside every literal character class of the regexes above (or inside the
+ * same ones: the BMP stand-ins lie in U+0800..U+4E00 like the originals). */
+static const struct {
+    uint32_t lo, hi, as;
+} k_newer_unicode[] = {{0x00CF3, 0x00CF3, 0x0E31},  {0x00ECE, 0x00ECE, 0x0E31},  {0x02FFC, 0x02FFF, 0x2600},
+                       {0x031EF, 0x031EF, 0x2600},  {0x10EFD, 0x10EFF, 0x101FD}, {0x1123F, 0x11240, 0x10000},
+                       {0x11241, 0x11241, 0x101FD}, {0x11B00, 0x11B09, 0x10100}, {0x11F00, 0x11F01, 0x101FD},
+                       {0x11F02, 0x11F02, 0x10000}, {0x11F03, 0x11F03, 0x101FD}, {0x11F04, 0x11F10, 0x10000},
+                       {0x11F12, 0x11F33, 0x10000}, {0x11F34, 0x11F3A, 0x101FD}, {0x11F3E, 0x11F42, 0x101FD},
+                       {0x11F43, 0x11F4F, 0x10100}, {0x11F50, 0x11F59, 0x10107}, {0x1342F, 0x1342F, 0x10000},
+                       {0x13440, 0x13440, 0x101FD}, {0x13441, 0x13446, 0x10000}, {0x13447, 0x13455, 0x101FD},
+                       {0x1B132, 0x1B132, 0x10000}, {0x1B155, 0x1B155, 0x10000}, {0x1D2C0, 0x1D2D3, 0x10107},
+                       {0x1DF25, 0x1DF2A, 0x10000}, {0x1E030, 0x1E06D, 0x10000}, {0x1E08F, 0x1E08F, 0x101FD},
+                       {0x1E4D0, 0x1E4EB, 0x10000}, {0x1E4EC, 0x1E4EF, 0x101FD}, {0x1E4F0, 0x1E4F9, 0x10107},
+                       {0x1F6DC, 0x1F6DC, 0x10137}, {0x1F774, 0x1F776, 0x10137}, {0x1F77B, 0x1F77F, 0x10137},
+                       {0x1F7D9, 0x1F7D9, 0x10137}, {0x1FA75, 0x1FA77, 0x10137}, {0x1FA87, 0x1FA88, 0x10137},
+                       {0x1FAAD, 0x1FAAF, 0x10137}, {0x1FABB, 0x1FABD, 0x10137}, {0x1FABF, 0x1FABF, 0x10137},
+                       {0x1FACE, 0x1FACF, 0x10137}, {0x1FADA, 0x1FADB, 0x10137}, {0x1FAE8, 0x1FAE8, 0x10137},
+                       {0x1FAF7, 0x1FAF8, 0x10137}, {0x2B739, 0x2B739, 0x10000}, {0x2EBF0, 0x2EE5D, 0x10000},
+                       {0x31350, 0x323AF, 0x10000}};
+
+static uint32_t category_stand_in(uint32_t c) {
+    size_t lo = 0, hi = sizeof k_newer_unicode / sizeof k_newer_unicode[0];
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (c < k_newer_unicode[mid].lo)
+            hi = mid;
+        else if (c > k_newer_unicode[mid].hi)
+            lo = mid + 1;
+        else
+            return k_newer_unicode[mid].as;
+    }
+    return c;
+}
+
 static bool is_nonascii_space(uint32_t c) {
-    return c == 0x85 || c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 ||
-           c == 0x202f || c == 0x205f || c == 0x3000;
+    return c == 0x85 || c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 ||
+           c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000;
 }
 
 /* Split the piece of code points [a, b) with one regex, appending the new
  * boundaries (a itself and every match edge inside) to dst. */
-static hone_status split_piece(const pcre2_code *re, pretok_scratch *s, uint32_t a, uint32_t b, uint32_t *dst,
-                               size_t *nd) {
+static hone_status split_piece(const pretok *p, const pcre2_code *re, pretok_scratch *s, uint32_t a,
+                               uint32_t b, uint32_t *dst, size_t *nd) {
     pcre2_match_data *md = (pcre2_match_data *)s->md;
     const char *subj = s->subj + s->subj_off[a];
     size_t len = s->subj_off[b] - s->subj_off[a];
@@ -259,7 +323,7 @@ static hone_status split_piece(const pcre2_code *re, pretok_scratch *s, uint32_t
     size_t start = 0;
     uint32_t opts = PCRE2_NO_UTF_CHECK;
     while (start < len) {
-        int rc = pcre2_match(re, (PCRE2_SPTR)subj, len, start, opts, md, NULL);
+        int rc = pcre2_match(re, (PCRE2_SPTR)subj, len, start, opts, md, p->mctx);
         if (rc == PCRE2_ERROR_JIT_STACKLIMIT && !(opts & PCRE2_NO_JIT)) {
             opts |= PCRE2_NO_JIT;
             continue;
@@ -268,8 +332,9 @@ static hone_status split_piece(const pcre2_code *re, pretok_scratch *s, uint32_t
         if (rc < 0) {
             PCRE2_UCHAR msg[256];
             pcre2_get_error_message(rc, msg, sizeof msg);
-            return hone_err(HONE_ERR_RUNTIME, "pretok: regex match failed at code point %u: %s", (unsigned)a,
-                            (const char *)msg);
+            return hone_err(HONE_ERR_RUNTIME,
+                            "pretok '%s': regex match failed in the piece at code point %u: %s", p->set->set,
+                            (unsigned)a, (const char *)msg);
         }
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
         size_t ms = ov[0], me = ov[1];
@@ -294,10 +359,11 @@ hone_status pretok_split(const pretok *p, pretok_scratch *s, const char *text, s
     *norm = "";
     *bounds = NULL;
     if (len == 0) return HONE_OK;
-    if (len > UINT32_MAX / 4) return hone_err(HONE_ERR_INVALID_ARG, "pretok: text of %zu bytes is too long", len);
+    if (len > UINT32_MAX / 4)
+        return hone_err(HONE_ERR_INVALID_ARG, "pretok: text of %zu bytes is too long", len);
     /* An invalid byte becomes U+FFFD: up to 3 bytes out per byte in. */
-    if (!grow((void **)&s->cps, &s->cps_cap, len, sizeof(uint32_t)) ||
-        !grow((void **)&s->norm, &s->norm_cap, 3 * len, 1) || !grow((void **)&s->subj, &s->subj_cap, 3 * len, 1) ||
+    if (!grow((void **)&s->norm, &s->norm_cap, 3 * len, 1) ||
+        !grow((void **)&s->subj, &s->subj_cap, 3 * len, 1) ||
         !grow2((void **)&s->norm_off, (void **)&s->subj_off, &s->off_cap, len + 1, sizeof(uint32_t)) ||
         !grow2((void **)&s->bnd, (void **)&s->bnd2, &s->bnd_cap, len + 2, sizeof(uint32_t)))
         return hone_err(HONE_ERR_NOMEM, "pretok: out of memory for %zu bytes of text", len);
@@ -314,13 +380,17 @@ hone_status pretok_split(const pretok *p, pretok_scratch *s, const char *text, s
         if (cp == UTF8_BAD) cp = UTF8_REPLACEMENT;
         i += adv;
         uint32_t sc = cp;
-        if (cp >= 0x80 && is_nonascii_space(cp)) sc = 0x0b;
-        else if (cp >= 0xd800 && cp <= 0xdfff) sc = 0xe000;
+        if (cp >= 0x80 && is_nonascii_space(cp))
+            sc = 0x0b;
+        else if (cp >= 0xd800 && cp <= 0xdfff)
+            sc = 0xe000;
+        else if (cp >= 0x0cf3)
+            sc = category_stand_in(cp);
         s->norm_off[ncp] = (uint32_t)nl;
         s->subj_off[ncp] = (uint32_t)sl;
         nl += (size_t)utf8_encode(cp, s->norm + nl);
         sl += (size_t)utf8_encode(sc, s->subj + sl);
-        s->cps[ncp++] = cp;
+        ncp++;
     }
     s->norm_off[ncp] = (uint32_t)nl;
     s->subj_off[ncp] = (uint32_t)sl;
@@ -331,7 +401,7 @@ hone_status pretok_split(const pretok *p, pretok_scratch *s, const char *text, s
     for (int r = 0; r < p->n; r++) {
         size_t nd = 0;
         for (size_t k = 0; k + 1 < nb; k++) {
-            hone_status st = split_piece(p->code[r], s, s->bnd[k], s->bnd[k + 1], s->bnd2, &nd);
+            hone_status st = split_piece(p, p->code[r], s, s->bnd[k], s->bnd[k + 1], s->bnd2, &nd);
             if (st) return st;
         }
         s->bnd2[nd++] = (uint32_t)ncp;

@@ -32,8 +32,6 @@ const char *pretok_set_name(const pretok *p);
 
 /* Per-call buffers; zero-initialise, free with pretok_scratch_free. */
 typedef struct {
-    uint32_t *cps;
-    size_t cps_cap;
     char *norm, *subj;
     size_t norm_cap, subj_cap;
     uint32_t *norm_off, *subj_off; /* byte offset of each code point (+ end) */

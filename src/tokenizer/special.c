@@ -34,7 +34,8 @@ static bool push(uint32_t **a, size_t *n, size_t *cap, uint32_t kind, uint32_t x
 
 hone_status special_partition(const hone_vocab *v, tok_scratch *s, const char *text, size_t len,
                               bool parse_special) {
-    if (len > UINT32_MAX) return hone_err(HONE_ERR_INVALID_ARG, "tokenize: text of %zu bytes is too long", len);
+    if (len > UINT32_MAX)
+        return hone_err(HONE_ERR_INVALID_ARG, "tokenize: text of %zu bytes is too long", len);
     s->frag_n = 0;
     if (len == 0) return HONE_OK;
     if (!push(&s->frag, &s->frag_n, &s->frag_cap, FRAG_TEXT, 0, (uint32_t)len)) goto oom;

@@ -54,8 +54,8 @@ static spm_pair heap_pop(spm_pair *h, size_t *n) {
     return top;
 }
 
-static void try_pair(const hone_vocab *v, const char *w, const merge_sym *sym, int32_t l, int32_t r, spm_pair *h,
-                     size_t *nh) {
+static void try_pair(const hone_vocab *v, const char *w, const merge_sym *sym, int32_t l, int32_t r,
+                     spm_pair *h, size_t *nh) {
     if (l < 0 || r < 0) return;
     int32_t id = strtab_get(&v->text_to_id, w + sym[l].start, (size_t)(sym[l].n + sym[r].n), 0);
     if (id < 0) return;
@@ -111,7 +111,8 @@ static hone_status spm_run(const hone_vocab *v, tok_scratch *s, const char *w, s
     return HONE_OK;
 }
 
-hone_status spm_tokenize(const hone_vocab *v, tok_scratch *s, const char *text, size_t len, bool prefix_space) {
+hone_status spm_tokenize(const hone_vocab *v, tok_scratch *s, const char *text, size_t len,
+                         bool prefix_space) {
     /* Escaping turns each space (1 byte) into 3 bytes. */
     if (len > (SIZE_MAX - 3) / 3 || len > INT32_MAX / 4)
         return hone_err(HONE_ERR_INVALID_ARG, "spm: text of %zu bytes is too long", len);

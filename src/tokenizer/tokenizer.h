@@ -95,11 +95,10 @@ typedef struct {
 } utf8_stream;
 
 void utf8_stream_init(utf8_stream *st);
-/* Appends the complete part of (pending + bytes) to out; returns bytes
- * written. Bytes that can never form a valid sequence come out as U+FFFD
- * (3 bytes each, one per maximal ill-formed subpart), so out must hold
- * UTF8_STREAM_OUT_MAX(len) bytes. */
-#define UTF8_STREAM_OUT_MAX(len) (3 * ((len) + 8))
+/* Appends the complete part of (pending + bytes) to out (cap bytes);
+ * returns bytes written to out (out must hold len + 8 bytes). Each maximal
+ * ill-formed part becomes one U+FFFD as long as that bound allows (only a
+ * piece with several ill-formed parts can lose some of them). */
 size_t utf8_stream_push(utf8_stream *st, const char *bytes, size_t len, char *out);
 /* Emits a held incomplete sequence as one U+FFFD (out: 3 bytes) and resets. */
 size_t utf8_stream_flush(utf8_stream *st, char *out);

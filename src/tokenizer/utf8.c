@@ -117,9 +117,13 @@ void utf8_stream_init(utf8_stream *st) {
     memset(st, 0, sizeof *st);
 }
 
-/* Emit the complete sequences of p[0..n); return the byte count of an
- * incomplete tail left over (0..3), which the caller keeps. */
-static size_t emit(const uint8_t *p, size_t n, char *out, size_t *w) {
+/* Emit the complete sequences of p[0..n) at out + *w; return the byte count
+ * of an incomplete tail left over (0..3), which the caller keeps. An
+ * ill-formed part becomes U+FFFD only while the output stays within
+ * `budget` even if every byte after it turns out valid, so the caller's
+ * len + 8 bound always holds (only input with more than four ill-formed parts
+ * per piece can lose some of them). */
+static size_t emit(const uint8_t *p, size_t n, char *out, size_t *w, size_t budget) {
     size_t i = 0;
     while (i < n) {
         int r = utf8_next_strict(p + i, n - i);
@@ -128,9 +132,11 @@ static size_t emit(const uint8_t *p, size_t n, char *out, size_t *w) {
             *w += (size_t)r;
             i += (size_t)r;
         } else if (r < 0) {
-            memcpy(out + *w, k_fffd, 3);
-            *w += 3;
             i += (size_t)-r;
+            if (*w + 3 + (n - i) <= budget) {
+                memcpy(out + *w, k_fffd, 3);
+                *w += 3;
+            }
         } else {
             return n - i;
         }
@@ -140,6 +146,7 @@ static size_t emit(const uint8_t *p, size_t n, char *out, size_t *w) {
 
 size_t utf8_stream_push(utf8_stream *st, const char *bytes, size_t len, char *out) {
     const uint8_t *in = (const uint8_t *)bytes;
+    const size_t budget = len + 8;
     size_t w = 0;
     if (st->n_pending > 0) {
         /* Complete (or refute) the held prefix with the first new bytes. */
@@ -160,14 +167,15 @@ size_t utf8_stream_push(utf8_stream *st, const char *bytes, size_t len, char *ou
             in += (size_t)r - np;
             len -= (size_t)r - np;
         } else {
-            /* The held bytes were a valid prefix, so the ill-formed subpart
-             * is exactly them; the new byte is looked at afresh below. */
+            /* The held bytes were a valid prefix, so the ill-formed part is
+             * exactly them (3 bytes out at most, within the 8 spare); the
+             * new byte is looked at afresh below. */
             memcpy(out, k_fffd, 3);
             w = 3;
         }
         st->n_pending = 0;
     }
-    size_t tail = emit(in, len, out, &w);
+    size_t tail = emit(in, len, out, &w, budget);
     memcpy(st->pending, in + len - tail, tail);
     st->n_pending = (int)tail;
     return w;

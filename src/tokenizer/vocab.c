@@ -153,8 +153,8 @@ static hone_status read_id(const gguf_file *f, const hone_vocab *v, const char *
     if (st == HONE_ERR_NOT_FOUND) return HONE_OK;
     if (st) return st;
     if (x >= (uint32_t)v->n_tokens)
-        return hone_err(HONE_ERR_FORMAT, "%s: key '%s' = %u is not a token id (vocabulary of %d)", gguf_path(f), key,
-                        x, v->n_tokens);
+        return hone_err(HONE_ERR_FORMAT, "%s: key '%s' = %u is not a token id (vocabulary of %d)",
+                        gguf_path(f), key, x, v->n_tokens);
     *id = (int32_t)x;
     return HONE_OK;
 }
@@ -222,13 +222,31 @@ static void eog_add(hone_vocab *v, int32_t id) {
 /* End-of-turn / end-of-generation tokens. llama.cpp finds them by text when
  * the metadata does not name them, and forces them to CONTROL. */
 static void find_end_tokens(hone_vocab *v) {
-    static const char *const eot_texts[] = {"<|eot_id|>",   "<|im_end|>", "<|end|>",
-                                            "<end_of_turn>", "<|endoftext|>", "<EOT>",
-                                            "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>", NULL};
+    static const char *const eot_texts[] = {"<|eot_id|>",
+                                            "<|im_end|>",
+                                            "<|end|>",
+                                            "<end_of_turn>",
+                                            "<|endoftext|>",
+                                            "<EOT>",
+                                            "<\xef\xbd\x9c"
+                                            "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
+                                            NULL};
     static const char *const eom_texts[] = {"<|eom_id|>", NULL};
-    static const char *const fim_pre[] = {"<|fim_prefix|>", "<fim-prefix>", "<\xef\xbd\x9c" "fim\xe2\x96\x81" "begin\xef\xbd\x9c>", "<PRE>", NULL};
-    static const char *const fim_suf[] = {"<|fim_suffix|>", "<fim-suffix>", "<\xef\xbd\x9c" "fim\xe2\x96\x81" "hole\xef\xbd\x9c>", "<SUF>", NULL};
-    static const char *const fim_mid[] = {"<|fim_middle|>", "<fim-middle>", "<\xef\xbd\x9c" "fim\xe2\x96\x81" "end\xef\xbd\x9c>", "<MID>", NULL};
+    static const char *const fim_pre[] = {"<|fim_prefix|>", "<fim-prefix>",
+                                          "<\xef\xbd\x9c"
+                                          "fim\xe2\x96\x81"
+                                          "begin\xef\xbd\x9c>",
+                                          "<PRE>", NULL};
+    static const char *const fim_suf[] = {"<|fim_suffix|>", "<fim-suffix>",
+                                          "<\xef\xbd\x9c"
+                                          "fim\xe2\x96\x81"
+                                          "hole\xef\xbd\x9c>",
+                                          "<SUF>", NULL};
+    static const char *const fim_mid[] = {"<|fim_middle|>", "<fim-middle>",
+                                          "<\xef\xbd\x9c"
+                                          "fim\xe2\x96\x81"
+                                          "end\xef\xbd\x9c>",
+                                          "<MID>", NULL};
     static const char *const fim_pad[] = {"<|fim_pad|>", "<fim-pad>", "<PAD>", NULL};
     static const char *const fim_rep[] = {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", NULL};
     static const char *const fim_sep[] = {"<|file_sep|>", NULL};
@@ -237,8 +255,9 @@ static void find_end_tokens(hone_vocab *v) {
     struct {
         int32_t *id;
         const char *const *texts;
-    } detect[] = {{&v->eot, eot_texts},     {&v->eom, eom_texts},     {&v->fim_pre, fim_pre}, {&v->fim_suf, fim_suf},
-                  {&v->fim_mid, fim_mid}, {&v->fim_pad, fim_pad}, {&v->fim_rep, fim_rep}, {&v->fim_sep, fim_sep}};
+    } detect[] = {{&v->eot, eot_texts},   {&v->eom, eom_texts},   {&v->fim_pre, fim_pre},
+                  {&v->fim_suf, fim_suf}, {&v->fim_mid, fim_mid}, {&v->fim_pad, fim_pad},
+                  {&v->fim_rep, fim_rep}, {&v->fim_sep, fim_sep}};
     for (size_t i = 0; i < sizeof detect / sizeof detect[0]; i++) {
         if (*detect[i].id >= 0) continue;
         *detect[i].id = find_first(v, detect[i].texts);
@@ -338,7 +357,9 @@ static bool make_piece(const hone_vocab *v, int32_t id, char **pool, size_t *n, 
         if (a & ATTR_BYTE) { /* "<0xNN>": the hex digits at 3..4, as far as they go */
             unsigned val = 0;
             for (size_t i = 3; i < 5 && i < len && isxdigit((unsigned char)t[i]); i++)
-                val = val * 16 + (unsigned)(isdigit((unsigned char)t[i]) ? t[i] - '0' : (tolower((unsigned char)t[i]) - 'a' + 10));
+                val = val * 16 + (unsigned)(isdigit((unsigned char)t[i])
+                                                ? t[i] - '0'
+                                                : (tolower((unsigned char)t[i]) - 'a' + 10));
             char b = (char)val;
             return append(pool, n, cap, &b, 1);
         }
@@ -359,7 +380,8 @@ static bool make_piece(const hone_vocab *v, int32_t id, char **pool, size_t *n, 
             char enc[4], hex[32];
             int k = utf8_encode(cp == UTF8_BAD ? UTF8_REPLACEMENT : cp, enc);
             size_t hn = 0;
-            for (int j = 0; j < k; j++) hn += (size_t)snprintf(hex + hn, sizeof hex - hn, "%02x", (uint8_t)enc[j]);
+            for (int j = 0; j < k; j++)
+                hn += (size_t)snprintf(hex + hn, sizeof hex - hn, "%02x", (uint8_t)enc[j]);
             if (!append(pool, n, cap, "[UNK_BYTE_0x", 12) || !append(pool, n, cap, hex, hn) ||
                 !append(pool, n, cap, t, len) || !append(pool, n, cap, "]", 1))
                 return false;
@@ -392,7 +414,8 @@ static hone_status build_pieces(hone_vocab *v) {
 static hone_status load_texts(hone_vocab *v, const gguf_str *toks, const char *path) {
     size_t total = 0;
     for (int32_t i = 0; i < v->n_tokens; i++) total += (toks[i].len ? toks[i].len : 24) + 1;
-    if (total > UINT32_MAX) return hone_err(HONE_ERR_FORMAT, "%s: tokenizer.ggml.tokens: texts too large", path);
+    if (total > UINT32_MAX)
+        return hone_err(HONE_ERR_FORMAT, "%s: tokenizer.ggml.tokens: texts too large", path);
     v->text_pool = malloc(total);
     v->text_off = malloc((size_t)v->n_tokens * sizeof(uint32_t));
     v->text_len = malloc((size_t)v->n_tokens * sizeof(uint32_t));
@@ -402,8 +425,10 @@ static hone_status load_texts(hone_vocab *v, const gguf_str *toks, const char *p
     for (int32_t i = 0; i < v->n_tokens; i++) {
         char *dst = v->text_pool + at;
         size_t len = toks[i].len;
-        if (len) memcpy(dst, toks[i].s, len);
-        else len = (size_t)snprintf(dst, 24, "[EMPTY_%d]", i);
+        if (len)
+            memcpy(dst, toks[i].s, len);
+        else
+            len = (size_t)snprintf(dst, 24, "[EMPTY_%d]", i);
         dst[len] = 0;
         v->text_off[i] = (uint32_t)at;
         v->text_len[i] = (uint32_t)len;
@@ -427,8 +452,9 @@ static hone_status load_scores_types(hone_vocab *v, const gguf_file *f) {
     hone_status st = gguf_get_arr(f, "tokenizer.ggml.scores", &et, &n, &d);
     if (st == HONE_OK) {
         if (n != (uint64_t)v->n_tokens || (et != GGUF_TYPE_FLOAT32 && et != GGUF_TYPE_FLOAT64))
-            return hone_err(HONE_ERR_FORMAT, "%s: tokenizer.ggml.scores: %llu values of type %s, expected %d floats",
-                            path, (unsigned long long)n, gguf_vtype_name(et), v->n_tokens);
+            return hone_err(HONE_ERR_FORMAT,
+                            "%s: tokenizer.ggml.scores: %llu values of type %s, expected %d floats", path,
+                            (unsigned long long)n, gguf_vtype_name(et), v->n_tokens);
         for (int32_t i = 0; i < v->n_tokens; i++)
             v->scores[i] = et == GGUF_TYPE_FLOAT32 ? ((const float *)d)[i] : (float)((const double *)d)[i];
     } else if (st != HONE_ERR_NOT_FOUND) {
@@ -439,7 +465,8 @@ static hone_status load_scores_types(hone_vocab *v, const gguf_file *f) {
     if (st == HONE_OK) {
         int64_t x;
         if (n != (uint64_t)v->n_tokens || !arr_int(et, d, 0, &x))
-            return hone_err(HONE_ERR_FORMAT, "%s: tokenizer.ggml.token_type: %llu values of type %s, expected %d integers",
+            return hone_err(HONE_ERR_FORMAT,
+                            "%s: tokenizer.ggml.token_type: %llu values of type %s, expected %d integers",
                             path, (unsigned long long)n, gguf_vtype_name(et), v->n_tokens);
         for (int32_t i = 0; i < v->n_tokens; i++) {
             arr_int(et, d, (uint64_t)i, &x);
@@ -457,9 +484,13 @@ static hone_status load(hone_vocab *v, const gguf_file *f) {
     const char *model = NULL, *pre = NULL;
     hone_status st = gguf_get_str(f, "tokenizer.ggml.model", &model);
     if (st) return st;
-    if (strcmp(model, "llama") == 0) v->kind = VOCAB_SPM;
-    else if (strcmp(model, "gpt2") == 0) v->kind = VOCAB_BPE;
-    else return hone_err(HONE_ERR_UNSUPPORTED, "%s: tokenizer.ggml.model '%s' is not supported (llama, gpt2)", path, model);
+    if (strcmp(model, "llama") == 0)
+        v->kind = VOCAB_SPM;
+    else if (strcmp(model, "gpt2") == 0)
+        v->kind = VOCAB_BPE;
+    else
+        return hone_err(HONE_ERR_UNSUPPORTED, "%s: tokenizer.ggml.model '%s' is not supported (llama, gpt2)",
+                        path, model);
     st = gguf_get_str(f, "tokenizer.ggml.pre", &pre);
     if (st && st != HONE_ERR_NOT_FOUND) return st;
     if (st) pre = NULL;
@@ -470,8 +501,9 @@ static hone_status load(hone_vocab *v, const gguf_file *f) {
     st = gguf_get_arr(f, "tokenizer.ggml.tokens", &et, &n, &d);
     if (st) return st;
     if (et != GGUF_TYPE_STRING || n == 0 || n > INT32_MAX)
-        return hone_err(HONE_ERR_FORMAT, "%s: tokenizer.ggml.tokens: %llu values of type %s, expected 1..2^31 strings",
-                        path, (unsigned long long)n, gguf_vtype_name(et));
+        return hone_err(HONE_ERR_FORMAT,
+                        "%s: tokenizer.ggml.tokens: %llu values of type %s, expected 1..2^31 strings", path,
+                        (unsigned long long)n, gguf_vtype_name(et));
     v->n_tokens = (int32_t)n;
     if ((st = load_texts(v, d, path)) || (st = load_scores_types(v, f))) return st;
 
@@ -508,8 +540,8 @@ static hone_status load(hone_vocab *v, const gguf_file *f) {
         st = gguf_get_arr(f, "tokenizer.ggml.merges", &et, &n, &d);
         if (st) return st;
         if (et != GGUF_TYPE_STRING)
-            return hone_err(HONE_ERR_FORMAT, "%s: tokenizer.ggml.merges is an array of %s, expected strings", path,
-                            gguf_vtype_name(et));
+            return hone_err(HONE_ERR_FORMAT, "%s: tokenizer.ggml.merges is an array of %s, expected strings",
+                            path, gguf_vtype_name(et));
         if ((st = bpe_build(v, d, n, path))) return st;
     } else {
         char name[8];
@@ -527,15 +559,16 @@ static hone_status load(hone_vocab *v, const gguf_file *f) {
     struct {
         const char *key;
         int32_t *id;
-    } ids[] = {{"tokenizer.ggml.bos_token_id", &v->bos},          {"tokenizer.ggml.eos_token_id", &v->eos},
-               {"tokenizer.ggml.eot_token_id", &v->eot},          {"tokenizer.ggml.eom_token_id", &v->eom},
-               {"tokenizer.ggml.unknown_token_id", &v->unk},      {"tokenizer.ggml.seperator_token_id", &sep},
-               {"tokenizer.ggml.padding_token_id", &v->pad},      {"tokenizer.ggml.cls_token_id", &cls},
-               {"tokenizer.ggml.mask_token_id", &mask},           {"tokenizer.ggml.fim_pre_token_id", &v->fim_pre},
-               {"tokenizer.ggml.fim_suf_token_id", &v->fim_suf},  {"tokenizer.ggml.fim_mid_token_id", &v->fim_mid},
-               {"tokenizer.ggml.fim_pad_token_id", &v->fim_pad},  {"tokenizer.ggml.fim_rep_token_id", &v->fim_rep},
-               {"tokenizer.ggml.fim_sep_token_id", &v->fim_sep},  {"tokenizer.ggml.prefix_token_id", &v->fim_pre},
-               {"tokenizer.ggml.suffix_token_id", &v->fim_suf},   {"tokenizer.ggml.middle_token_id", &v->fim_mid}};
+    } ids[] = {
+        {"tokenizer.ggml.bos_token_id", &v->bos},         {"tokenizer.ggml.eos_token_id", &v->eos},
+        {"tokenizer.ggml.eot_token_id", &v->eot},         {"tokenizer.ggml.eom_token_id", &v->eom},
+        {"tokenizer.ggml.unknown_token_id", &v->unk},     {"tokenizer.ggml.seperator_token_id", &sep},
+        {"tokenizer.ggml.padding_token_id", &v->pad},     {"tokenizer.ggml.cls_token_id", &cls},
+        {"tokenizer.ggml.mask_token_id", &mask},          {"tokenizer.ggml.fim_pre_token_id", &v->fim_pre},
+        {"tokenizer.ggml.fim_suf_token_id", &v->fim_suf}, {"tokenizer.ggml.fim_mid_token_id", &v->fim_mid},
+        {"tokenizer.ggml.fim_pad_token_id", &v->fim_pad}, {"tokenizer.ggml.fim_rep_token_id", &v->fim_rep},
+        {"tokenizer.ggml.fim_sep_token_id", &v->fim_sep}, {"tokenizer.ggml.prefix_token_id", &v->fim_pre},
+        {"tokenizer.ggml.suffix_token_id", &v->fim_suf},  {"tokenizer.ggml.middle_token_id", &v->fim_mid}};
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
         if ((st = read_id(f, v, ids[i].key, ids[i].id))) return st;
     if ((st = read_bool(f, "tokenizer.ggml.add_bos_token", &v->add_bos))) return st;
@@ -654,8 +687,8 @@ int32_t vocab_token_to_piece(const hone_vocab *v, int32_t id, bool special, char
 
 /* ---- tokenise / detokenise ----------------------------------------------- */
 
-static hone_status tokenize_into(const hone_vocab *v, tok_scratch *s, const char *text, size_t len, bool add_special,
-                                 bool parse_special) {
+static hone_status tokenize_into(const hone_vocab *v, tok_scratch *s, const char *text, size_t len,
+                                 bool add_special, bool parse_special) {
     hone_status st = special_partition(v, s, text, len, parse_special);
     if (st) return st;
     if (add_special && v->add_bos && v->bos >= 0) idvec_push(&s->ids, v->bos);
@@ -669,8 +702,10 @@ static hone_status tokenize_into(const hone_vocab *v, tok_scratch *s, const char
         }
         const char *t = text + s->frag[f + 1];
         size_t n = s->frag[f + 2];
-        if (v->kind == VOCAB_SPM) st = spm_tokenize(v, s, t, n, v->add_space_prefix && prev_special);
-        else st = bpe_tokenize(v, s, t, n);
+        if (v->kind == VOCAB_SPM)
+            st = spm_tokenize(v, s, t, n, v->add_space_prefix && prev_special);
+        else
+            st = bpe_tokenize(v, s, t, n);
         if (st) return st;
         prev_special = false;
     }
@@ -678,8 +713,8 @@ static hone_status tokenize_into(const hone_vocab *v, tok_scratch *s, const char
     return s->ids.failed ? hone_err(HONE_ERR_NOMEM, "tokenize: out of memory for the token list") : HONE_OK;
 }
 
-hone_status vocab_tokenize(const hone_vocab *v, const char *text, size_t len, bool add_special, bool parse_special,
-                           int32_t *out, size_t cap, size_t *n_out) {
+hone_status vocab_tokenize(const hone_vocab *v, const char *text, size_t len, bool add_special,
+                           bool parse_special, int32_t *out, size_t cap, size_t *n_out) {
     if (n_out) *n_out = 0;
     if (!v || !n_out || (!text && len) || (!out && cap))
         return hone_err(HONE_ERR_INVALID_ARG, "vocab_tokenize: NULL argument");
@@ -721,16 +756,18 @@ static size_t clean_spaces(char *t, size_t n) {
         char x = t[i];
         if (t[i - 1] == ' ' && x == '\'' && i + 1 < n) {
             char x1 = t[i + 1];
-            if (x1 == 's' || x1 == 'm') w--;
-            else if (i + 2 < n && ((x1 == 'r' && t[i + 2] == 'e') || (x1 == 'v' && t[i + 2] == 'e'))) w--;
+            if (x1 == 's' || x1 == 'm')
+                w--;
+            else if (i + 2 < n && ((x1 == 'r' && t[i + 2] == 'e') || (x1 == 'v' && t[i + 2] == 'e')))
+                w--;
         }
         t[w++] = x;
     }
     return w;
 }
 
-int64_t vocab_detokenize(const hone_vocab *v, const int32_t *ids, size_t n, bool remove_special, bool unparse_special,
-                         char *buf, size_t cap) {
+int64_t vocab_detokenize(const hone_vocab *v, const int32_t *ids, size_t n, bool remove_special,
+                         bool unparse_special, char *buf, size_t cap) {
     bool strip_space = v->add_space_prefix;
     if (remove_special && v->add_bos && n > 0 && ids[0] == v->bos) {
         strip_space = false;

@@ -138,7 +138,8 @@ hone_status special_partition(const hone_vocab *v, tok_scratch *s, const char *t
                               bool parse_special);
 
 /* spm.c / bpe.c: tokenise one text fragment, appending to s->ids. */
-hone_status spm_tokenize(const hone_vocab *v, tok_scratch *s, const char *text, size_t len, bool prefix_space);
+hone_status spm_tokenize(const hone_vocab *v, tok_scratch *s, const char *text, size_t len,
+                         bool prefix_space);
 hone_status bpe_tokenize(const hone_vocab *v, tok_scratch *s, const char *text, size_t len);
 
 /* bpe.c: build raw_to_id / merge_rank from the token texts and merges. */

@@ -2,8 +2,9 @@
  * test_utf8_stream.c - the streaming detokeniser only ever emits well-formed
  * UTF-8: a character split across pieces comes out whole once its last byte
  * arrives, bytes that cannot become valid come out as U+FFFD (one per maximal
- * ill-formed subpart, the Unicode-recommended practice), and whatever is
- * held at the end is flushed as U+FFFD.
+ * ill-formed subpart, the Unicode-recommended practice) as far as the
+ * len + 8 output bound allows, and whatever is held at the end is flushed as
+ * U+FFFD.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,7 @@ static void expect(const char *what, const char *const *chunks, const char *want
     for (const char *const *c = chunks; *c; c++) {
         size_t len = strlen(*c);
         size_t k = utf8_stream_push(&st, *c, len, buf);
-        CHECKF(k <= UTF8_STREAM_OUT_MAX(len), "%s: push wrote %zu bytes for %zu", what, k, len);
+        CHECKF(k <= len + 8, "%s: push wrote %zu bytes for %zu", what, k, len);
         CHECKF(utf8_is_valid(buf, k), "%s: push emitted invalid UTF-8", what);
         memcpy(out + n, buf, k);
         n += k;
@@ -33,8 +34,8 @@ static void expect(const char *what, const char *const *chunks, const char *want
     CHECKF(k <= 3, "%s: flush wrote %zu bytes", what, k);
     memcpy(out + n, buf, k);
     n += k;
-    CHECKF(n == strlen(want) && memcmp(out, want, n) == 0, "%s: got \"%.*s\" (%zu bytes), want \"%s\"", what, (int)n,
-           out, n, want);
+    CHECKF(n == strlen(want) && memcmp(out, want, n) == 0, "%s: got \"%.*s\" (%zu bytes), want \"%s\"", what,
+           (int)n, out, n, want);
 }
 
 static void test_fixed_cases(void) {
@@ -65,6 +66,17 @@ static void test_fixed_cases(void) {
     expect("F5 lead", (const char *[]){"\xf5", NULL}, FFFD);
     expect("NUL passes", (const char *[]){"a", "", "b", NULL}, "ab");
     expect("empty", (const char *[]){NULL}, "");
+
+    /* Twenty bad bytes in one piece: output stays within len + 8, is valid,
+     * and is nothing but replacement characters (9 fit). */
+    {
+        char bad[20], out[64];
+        memset(bad, 0xff, sizeof bad);
+        utf8_stream_init(&st);
+        size_t k = utf8_stream_push(&st, bad, sizeof bad, out);
+        CHECK(k <= sizeof bad + 8 && k % 3 == 0 && k >= 12 && utf8_is_valid(out, k));
+        for (size_t i = 0; i < k; i += 3) CHECK(memcmp(out + i, FFFD, 3) == 0);
+    }
 
     /* A NUL byte is a valid character and must pass through. */
     utf8_stream_init(&st);
@@ -104,16 +116,19 @@ static void test_random(void) {
     for (int trial = 0; trial < 300; trial++) {
         utf8_stream st;
         utf8_stream_init(&st);
-        char in[64], buf[UTF8_STREAM_OUT_MAX(64)];
+        char in[64], buf[64 + 8];
         size_t total_in = 0, total_out = 0;
         for (int piece = 0; piece < 8; piece++) {
             size_t k = rnd() % 8;
             for (size_t j = 0; j < k; j++) {
                 unsigned r = rnd() % 4;
-                in[j] = (char)(r == 0 ? 0x80 + rnd() % 64 : r == 1 ? 0xc0 + rnd() % 64 : r == 2 ? rnd() % 128 : rnd() % 256);
+                in[j] = (char)(r == 0   ? 0x80 + rnd() % 64
+                               : r == 1 ? 0xc0 + rnd() % 64
+                               : r == 2 ? rnd() % 128
+                                        : rnd() % 256);
             }
             size_t w = utf8_stream_push(&st, in, k, buf);
-            CHECK(w <= UTF8_STREAM_OUT_MAX(k));
+            CHECK(w <= k + 8);
             CHECK(utf8_is_valid(buf, w));
             total_in += k;
             total_out += w;
@@ -121,7 +136,7 @@ static void test_random(void) {
         size_t w = utf8_stream_flush(&st, buf);
         CHECK(utf8_is_valid(buf, w));
         total_out += w;
-        CHECK(total_out <= 3 * total_in);
+        CHECK(total_out <= total_in + 8 * 9);
     }
 }
 
@@ -130,7 +145,8 @@ static void test_random(void) {
 static void test_token_pieces(void) {
     gguf_file *f = NULL;
     hone_vocab *v = NULL;
-    if (gguf_open(test_shared_path("golden/tokenizer/ggml-vocab-gpt-2.gguf"), true, &f) || vocab_load(f, &v)) {
+    if (gguf_open(test_shared_path("golden/tokenizer/ggml-vocab-gpt-2.gguf"), true, &f) ||
+        vocab_load(f, &v)) {
         CHECKF(0, "gpt-2 vocab: %s", hone_last_error());
         if (f) gguf_close(f);
         return;
@@ -141,7 +157,7 @@ static void test_token_pieces(void) {
     CHECK(vocab_tokenize(v, text, strlen(text), false, false, ids, 64, &n) == HONE_OK);
     utf8_stream st;
     utf8_stream_init(&st);
-    char out[256], piece[64], buf[UTF8_STREAM_OUT_MAX(64)];
+    char out[256], piece[64], buf[64 + 8];
     size_t w = 0;
     int partial = 0;
     for (size_t i = 0; i < n; i++) {

@@ -56,14 +56,14 @@ static size_t parse_ids(const char *line, size_t len, int32_t *ids, size_t cap) 
     return n;
 }
 
-static void check_case(const hone_vocab *v, const char *name, int idx, const char *text, size_t len, bool add_special,
-                       bool parse_special, const int32_t *want, size_t nwant) {
+static void check_case(const hone_vocab *v, const char *name, int idx, const char *text, size_t len,
+                       bool add_special, bool parse_special, const int32_t *want, size_t nwant) {
     static int32_t got[MAX_IDS];
     size_t n = 0;
     hone_status st = vocab_tokenize(v, text, len, add_special, parse_special, got, MAX_IDS, &n);
     bool same = st == HONE_OK && n == nwant && memcmp(got, want, n * sizeof(int32_t)) == 0;
-    CHECKF(same, "%s case %d (%zu bytes \"%.*s\"): ids differ (status %d %s)", name, idx, len, (int)(len > 60 ? 60 : len),
-           text, st, st ? hone_last_error() : "");
+    CHECKF(same, "%s case %d (%zu bytes \"%.*s\"): ids differ (status %d %s)", name, idx, len,
+           (int)(len > 60 ? 60 : len), text, st, st ? hone_last_error() : "");
     if (!same) {
         print_ids("expected", want, nwant);
         print_ids("got     ", got, n < MAX_IDS ? n : MAX_IDS);
@@ -134,7 +134,8 @@ static size_t put_utf8(unsigned cp, char *o) {
     if (cp < 0x80) return o[0] = (char)cp, 1;
     if (cp < 0x800) return o[0] = (char)(0xc0 | cp >> 6), o[1] = (char)(0x80 | (cp & 0x3f)), 2;
     if (cp < 0x10000)
-        return o[0] = (char)(0xe0 | cp >> 12), o[1] = (char)(0x80 | ((cp >> 6) & 0x3f)), o[2] = (char)(0x80 | (cp & 0x3f)), 3;
+        return o[0] = (char)(0xe0 | cp >> 12), o[1] = (char)(0x80 | ((cp >> 6) & 0x3f)),
+               o[2] = (char)(0x80 | (cp & 0x3f)), 3;
     o[0] = (char)(0xf0 | cp >> 18), o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
     o[2] = (char)(0x80 | ((cp >> 6) & 0x3f)), o[3] = (char)(0x80 | (cp & 0x3f));
     return 4;
