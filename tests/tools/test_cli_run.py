@@ -10,7 +10,8 @@ chosen prompts and lengths respect:
   - chat-hello.json: --chat builds the golden ChatML prompt from one user line;
     `hone chat` answers that line the same way, and its second turn (which
     reuses the KV cache) equals a fresh run over the whole conversation.
-Also: --stop, --n-seq, -f/stdin prompts, seeded sampling is repeatable.
+Also: --stop, --n-seq, -f/stdin prompts, seeded sampling is repeatable, and a
+chat longer than its context keeps answering (oldest turns dropped).
 Skips (77) when the default model is not cached.
 """
 import json
@@ -133,6 +134,13 @@ def main():
     r = hone(base + ["--special", "-n", "16", "-q", "-f", "-"], stdin=cap["prompt"].encode())
     check(r.stdout.decode() == want, f"-f -: {r.stdout!r}")
 
+    # --- runtime failures: exit 3 (context too small), 1 (empty prompt) ----------
+    r = hone(base + ["-c", "16", "-q", "-p", "word " * 40])
+    check(r.returncode == 3 and r.stderr.startswith(b"hone run: ") and b"context" in r.stderr and r.stdout == b"",
+          f"prompt longer than -c: rc {r.returncode} {r.stderr!r}")
+    r = hone(base + ["-q", "-p", ""])
+    check(r.returncode == 1 and r.stderr.startswith(b"hone run: "), f"empty prompt: rc {r.returncode} {r.stderr!r}")
+
     # --- sampling is repeatable with a seed -----------------------------------
     samp = ["run", "-m", model, "-t", "2", "-q", "-n", "24", "--temp", "0.9", "--top-k", "40", "--seed", "7",
             "-p", "Once upon a time"]
@@ -150,11 +158,12 @@ def main():
     check(j.get("completion_ids") == hello["completion_ids"][:16], f"--chat ids {j.get('completion_ids')}")
 
     # --- interactive chat over a pipe ---------------------------------------------
-    reply1 = text_of(hello, 16)
     q2 = "Tell me a joke."
     chat = ["chat", "-m", model, "-t", "2", "--temp", "0", "-n", "16", "-q"]
     r = hone(chat, stdin=f"{user}\n".encode())
-    check(r.returncode == 0 and r.stdout.decode() == reply1 + "\n", f"chat turn 1: {r.stdout!r} != {reply1!r}")
+    reply1 = r.stdout.decode()[:-1]
+    check(r.returncode == 0 and r.stdout.decode() == text_of(hello, 16) + "\n",
+          f"chat turn 1: {r.stdout!r} != golden {text_of(hello, 16)!r}")
     r = hone(chat, stdin=f"{user}\n{q2}\n/exit\nnot read\n".encode())
     out = r.stdout.decode()
     check(r.returncode == 0 and out.startswith(reply1 + "\n"), f"chat 2 turns: {out!r}")
@@ -165,6 +174,11 @@ def main():
     fresh = hone(base + ["--special", "-n", "16", "-q", "-p", convo])
     check(fresh.returncode == 0 and reply2 == fresh.stdout.decode(),
           f"chat turn 2 (cache reused) {reply2!r} != fresh run {fresh.stdout!r}")
+    # A context too small for the whole conversation: old turns are dropped, every turn is answered.
+    turns = "".join(f"Tell me about {c}.\n" for c in ("Rome", "Greece", "Egypt", "China", "Peru"))
+    r = hone(["chat", "-m", model, "-t", "2", "--temp", "0", "-n", "24", "-c", "96", "-v"], stdin=turns.encode())
+    check(r.returncode == 0 and r.stderr.count(b"reply ") == 5, f"chat in a small context: rc {r.returncode} "
+          f"{r.stderr.decode(errors='replace')!r}")
     r = hone(chat + ["--system", "You are terse."], stdin=b"")
     check(r.returncode == 0 and r.stdout == b"", "chat with empty input exits 0 quietly")
 

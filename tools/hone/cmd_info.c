@@ -198,12 +198,9 @@ static void print_text(const gguf_file *f, bool full) {
 
 /* ---- JSON -------------------------------------------------------------- */
 
-static cJSON *json_string_n(const char *s, uint64_t len) {
-    /* cJSON takes C strings; metadata strings may hold NULs, which JSON
-     * cannot carry in this API: cut at the first one. */
-    (void)len;
-    return cJSON_CreateString(s ? s : "");
-}
+/* cJSON takes C strings, so a metadata string with an interior NUL (legal in
+ * GGUF, unseen in practice) is cut there. */
+static cJSON *json_string(const gguf_str *s) { return cJSON_CreateString(s->s ? s->s : ""); }
 
 static cJSON *json_u64(uint64_t v) {
     /* Doubles hold integers exactly only up to 2^53; bigger ones go as text. */
@@ -245,7 +242,7 @@ static cJSON *json_value(const gguf_value *v, bool full) {
         return json_i64(v->i64);
     case GGUF_TYPE_FLOAT32: case GGUF_TYPE_FLOAT64: return cJSON_CreateNumber(v->f64);
     case GGUF_TYPE_BOOL: return cJSON_CreateBool(v->b);
-    case GGUF_TYPE_STRING: return json_string_n(v->str.s, v->str.len);
+    case GGUF_TYPE_STRING: return json_string(&v->str);
     case GGUF_TYPE_ARRAY: {
         cJSON *o = cJSON_CreateObject();
         bool truncated;
