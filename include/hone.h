@@ -167,8 +167,11 @@ void hone_sampler_reset(hone_sampler *s);
 
 /* ---- generation (the loop the CLI and simple callers use) -------------- */
 
-/* Called with each new piece of valid UTF-8 text of sequence `seq`; return
- * false to stop that sequence. */
+/* Called once for every generated token t of sequence `seq` with the text it
+ * completes: valid UTF-8, possibly empty (a partial character, text held back
+ * while it might still become a stop string, an end-of-generation token).
+ * Text released when a sequence ends comes with t = -1. Return false to stop
+ * that sequence. */
 typedef bool (*hone_piece_fn)(void *user, int32_t seq, const char *text, size_t len, hone_token t);
 
 typedef enum { HONE_STOP_LIMIT = 0, HONE_STOP_EOS = 1, HONE_STOP_STRING = 2, HONE_STOP_CALLER = 3 } hone_stop_reason;

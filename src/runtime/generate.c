@@ -47,18 +47,21 @@ typedef struct {
     hone_stop_reason reason;
 } seq_state;
 
-/* Send text to the caller; returns false when the caller wants to stop. */
+/* Send text to the caller; returns false when the caller wants to stop.
+ * Every generated token gets exactly one call (its text may be empty: a
+ * partial character, text held back by the stop matcher, an end token);
+ * text released at the end of a sequence comes with t = -1. */
 static bool emit(const hone_generate_params *p, int32_t seq, const char *text, size_t len, hone_token t) {
-    if (!len || !p->on_piece) return true;
+    if (!p->on_piece || (t < 0 && len == 0)) return true;
     return p->on_piece(p->user, seq, text, len, t);
 }
 
-/* Push raw token bytes through UTF-8 assembly and stop matching. Returns
+/* A new token's bytes through UTF-8 assembly and stop matching. Returns
  * false when the sequence must end (stop string or caller). */
-static bool push_text(const hone_generate_params *p, seq_state *ss, int32_t seq, const char *bytes, size_t n,
-                      hone_token t, bool final) {
+static bool push_token(const hone_generate_params *p, seq_state *ss, int32_t seq, const char *bytes, size_t n,
+                       hone_token t) {
     char buf[PIECE_CAP + 16];
-    size_t m = final ? utf8_stream_flush(&ss->utf8, buf) : utf8_stream_push(&ss->utf8, bytes, n, buf);
+    const size_t m = utf8_stream_push(&ss->utf8, bytes, n, buf);
     const char *out;
     size_t out_len;
     if (stop_matcher_push(&ss->stop, buf, m, &out, &out_len)) {
@@ -70,11 +73,24 @@ static bool push_text(const hone_generate_params *p, seq_state *ss, int32_t seq,
         ss->reason = HONE_STOP_CALLER;
         return false;
     }
-    if (final) {
-        stop_matcher_finish(&ss->stop, &out, &out_len);
-        emit(p, seq, out, out_len, t);
-    }
     return true;
+}
+
+/* End of a sequence that did not stop on a stop string: release the bytes
+ * held by the UTF-8 assembler and the stop matcher. */
+static void flush(const hone_generate_params *p, seq_state *ss, int32_t seq) {
+    char buf[16];
+    const size_t m = utf8_stream_flush(&ss->utf8, buf);
+    const char *out;
+    size_t out_len;
+    if (stop_matcher_push(&ss->stop, buf, m, &out, &out_len)) {
+        emit(p, seq, out, out_len, -1);
+        ss->reason = HONE_STOP_STRING;
+        return;
+    }
+    emit(p, seq, out, out_len, -1);
+    stop_matcher_finish(&ss->stop, &out, &out_len);
+    emit(p, seq, out, out_len, -1);
 }
 
 hone_status hone_generate(hone_session *s, const char *prompt, const hone_generate_params *params,
@@ -177,25 +193,30 @@ hone_status hone_generate(hone_session *s, const char *prompt, const hone_genera
             if (!q->live) continue;
             const float *lg = have_logits ? hone_get_logits(s, row_of_seq[k]) : first;
             const hone_token t = hone_sampler_sample(q->sampler, lg);
+            if (t < 0) {
+                st = hone_err(HONE_ERR_RUNTIME, "sequence %d: the model produced no finite logits", k);
+                goto done;
+            }
             hone_sampler_accept(q->sampler, t);
             q->n_gen++;
             if (hone_token_is_eog(m, t)) {
                 q->reason = HONE_STOP_EOS;
                 q->live = false;
-                push_text(&p, q, k, NULL, 0, t, true);
+                emit(&p, k, "", 0, t);
+                flush(&p, q, k);
                 continue;
             }
             char piece[PIECE_CAP];
             int32_t n = hone_token_to_piece(m, t, false, piece, sizeof piece);
             if (n < 0) n = 0; /* a piece longer than PIECE_CAP bytes does not exist in real vocabularies */
-            if (!push_text(&p, q, k, piece, (size_t)n, t, false)) {
+            if (!push_token(&p, q, k, piece, (size_t)n, t)) {
                 q->live = false;
                 continue;
             }
             const int32_t pos = hone_kv_seq_len(s, k);
             if (q->n_gen >= p.max_tokens || pos + 1 > sp->n_ctx) {
                 q->live = false;
-                push_text(&p, q, k, NULL, 0, t, true);
+                flush(&p, q, k);
                 continue;
             }
             bt[nb] = t;
@@ -216,7 +237,7 @@ hone_status hone_generate(hone_session *s, const char *prompt, const hone_genera
             for (int k = 0; k < p.n_seq; k++)
                 if (ss[k].live) {
                     ss[k].live = false;
-                    push_text(&p, &ss[k], k, NULL, 0, -1, true);
+                    flush(&p, &ss[k], k);
                 }
             break;
         }

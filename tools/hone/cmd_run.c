@@ -8,11 +8,8 @@
  * is hone_generate (runtime/generate.c); this file only parses options,
  * formats the prompt (--chat) and presents the result.
  *
- * Token ids for --json: hone_generate reports text, not ids, so the ids are
- * read back from the session's cache of each sequence (exact: the cache holds
- * what was evaluated), and the last sampled token, which is never evaluated,
- * is taken from the piece callback (which sees it whenever it yields text)
- * or, when the model stopped itself, is the end token.
+ * Token ids for --json come from the piece callback, which hone_generate
+ * calls once for every generated token (end token included).
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -22,7 +19,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "runtime/session.h"
 
 static const char *CMD = "run";
 
@@ -50,21 +46,16 @@ static bool strbuf_add(strbuf *b, const char *s, size_t n) {
 
 typedef struct {
     hone_session *session;
-    int32_t n_prompt;       /* set after generation */
     bool stream;            /* write pieces of sequence 0 to stdout as they come */
     bool oom;
     strbuf text[MAX_SEQ];   /* collected completion per sequence (when not streaming) */
-    hone_token last_tok[MAX_SEQ]; /* token seen by the callback at the last generated index */
-    int32_t last_pos[MAX_SEQ];    /* cached length of its sequence when that token came */
+    strbuf ids[MAX_SEQ];    /* generated token ids (int32_t each) */
 } run_ctx;
 
 static bool on_piece(void *user, int32_t seq, const char *text, size_t len, hone_token t) {
     run_ctx *c = user;
     if (seq < 0 || seq >= MAX_SEQ) return true;
-    /* The token being emitted has not been evaluated yet, so its position is
-     * the sequence's cached length. */
-    c->last_pos[seq] = hone_kv_seq_len(c->session, seq);
-    c->last_tok[seq] = t;
+    if (t >= 0 && !strbuf_add(&c->ids[seq], (const char *)&t, sizeof t)) c->oom = true;
     if (c->stream) {
         fwrite(text, 1, len, stdout);
         fflush(stdout);
@@ -84,32 +75,22 @@ static const char *stop_name(hone_stop_reason r) {
     return "?";
 }
 
-/* The completion ids of sequence k (see the header comment). */
-static cJSON *completion_ids(const run_ctx *c, const hone_model *m, const hone_generate_result *r, int k) {
+static cJSON *id_array(const int32_t *ids, size_t n) {
     cJSON *a = cJSON_CreateArray();
-    const int32_t len = hone_kv_seq_len(c->session, k);
-    const int32_t *toks = session_seq_tokens(c->session, k);
-    int32_t n_cached = len - c->n_prompt;
-    if (n_cached < 0) n_cached = 0;
-    if (n_cached > r->n_generated[k]) n_cached = r->n_generated[k];
-    for (int32_t i = 0; i < n_cached; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(toks[c->n_prompt + i]));
-    if (r->n_generated[k] > n_cached) {
-        if (c->last_pos[k] == len)
-            cJSON_AddItemToArray(a, cJSON_CreateNumber(c->last_tok[k]));
-        else if (r->stop[k] == HONE_STOP_EOS)
-            cJSON_AddItemToArray(a, cJSON_CreateNumber(hone_token_eos(m)));
-    }
+    for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(ids[i]));
     return a;
 }
 
-static int print_json(const run_ctx *c, const hone_model *m, const char *prompt, const hone_generate_result *r,
-                      int n_seq, double load_s) {
+static int print_json(const run_ctx *c, const hone_model *m, const char *prompt, bool special,
+                      const hone_generate_result *r, int n_seq, double load_s) {
+    /* the prompt's ids, tokenised exactly as hone_generate did */
+    size_t n_ids = 0, len = strlen(prompt);
+    int32_t *pids_v = malloc((len + 8) * sizeof *pids_v);
+    if (!pids_v || hone_tokenize(m, prompt, len, true, special, pids_v, len + 8, &n_ids) != HONE_OK) n_ids = 0;
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "prompt", prompt);
-    cJSON *pids = cJSON_AddArrayToObject(root, "prompt_ids");
-    const int32_t *toks = session_seq_tokens(c->session, 0);
-    for (int32_t i = 0; i < c->n_prompt && i < hone_kv_seq_len(c->session, 0); i++)
-        cJSON_AddItemToArray(pids, cJSON_CreateNumber(toks[i]));
+    cJSON_AddItemToObject(root, "prompt_ids", id_array(pids_v, n_ids));
+    free(pids_v);
     cJSON_AddNumberToObject(root, "n_prompt", r->n_prompt);
     cJSON *target = root;
     cJSON *choices = n_seq > 1 ? cJSON_AddArrayToObject(root, "choices") : NULL;
@@ -120,7 +101,8 @@ static int print_json(const run_ctx *c, const hone_model *m, const char *prompt,
             cJSON_AddItemToArray(choices, target);
         }
         cJSON_AddStringToObject(target, "completion", c->text[k].p ? c->text[k].p : "");
-        cJSON_AddItemToObject(target, "completion_ids", completion_ids(c, m, r, k));
+        cJSON_AddItemToObject(target, "completion_ids",
+                              id_array((const int32_t *)c->ids[k].p, c->ids[k].n / sizeof(int32_t)));
         cJSON_AddStringToObject(target, "stop_reason", stop_name(r->stop[k]));
         cJSON_AddNumberToObject(target, "n_generated", r->n_generated[k]);
         n_gen_total += r->n_generated[k];
@@ -213,7 +195,6 @@ int cmd_run(int argc, char **argv) {
     hone_session *session = NULL;
     run_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
-    for (int k = 0; k < MAX_SEQ; k++) ctx.last_pos[k] = -1;
     const char *prompt = prompt_arg;
     if (prompt_file) {
         size_t len;
@@ -271,10 +252,9 @@ int cmd_run(int argc, char **argv) {
                        st == HONE_ERR_NOMEM && ctx.oom ? "out of memory collecting output" : hone_last_error());
         goto done;
     }
-    ctx.n_prompt = res.n_prompt;
 
     if (json) {
-        rc = print_json(&ctx, model, prompt, &res, gp.n_seq, load_s);
+        rc = print_json(&ctx, model, prompt, special, &res, gp.n_seq, load_s);
     } else if (!ctx.stream) {
         for (int k = 0; k < gp.n_seq; k++) {
             printf("--- sample %d ---\n", k);
@@ -294,7 +274,10 @@ int cmd_run(int argc, char **argv) {
     }
 
 done:
-    for (int k = 0; k < MAX_SEQ; k++) free(ctx.text[k].p);
+    for (int k = 0; k < MAX_SEQ; k++) {
+        free(ctx.text[k].p);
+        free(ctx.ids[k].p);
+    }
     if (session) hone_session_free(session);
     if (model) hone_model_free(model);
     free(templated);
