@@ -113,10 +113,16 @@ void hone_session_free(hone_session *s);
 
 /*
  * A batch of tokens that may belong to several sequences. Token i sits at
- * position pos[i] of sequence seq_id[i]; logits[i] asks for its output row.
- * Positions of one sequence must continue its cache (pos = tokens already
- * cached for that sequence). Results never depend on what else shares the
- * batch.
+ * position pos[i] of sequence seq_id[i]; logits[i] asks for its output row
+ * (logits == NULL: only the last token's). Positions of one sequence must
+ * continue its cache (pos = tokens already cached for that sequence).
+ *
+ * Results never depend on other sequences in the batch, on the thread count
+ * or on which KV cells hold a sequence. They do depend on one thing, as in
+ * llama.cpp whose arithmetic hone reproduces bit for bit: a token decoded as
+ * the only token of its sequence in the batch (generation) takes a different
+ * attention summation order from one decoded together with others of its
+ * sequence (prompt processing). hone_generate keeps prompts multi-token.
  */
 typedef struct {
     int32_t n_tokens;

@@ -4,6 +4,7 @@
 #include "model/blocks.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -149,6 +150,25 @@ static void rope_store_worker(void *ctx, int ith, int nth) {
     }
 }
 
+/* Tokens a and b of one batch belong to the same sequence: the later one's context holds the
+ * earlier one's cell at the earlier one's position (cells are never shared between sequences). */
+static bool same_sequence(const hone_fwd_token *a, const hone_fwd_token *b) {
+    const hone_fwd_token *lo = a->pos <= b->pos ? a : b, *hi = lo == a ? b : a;
+    return hi->ctx_cells[lo->pos] == lo->cell;
+}
+
+/* llama.cpp multiplies the attention matrices of a batch of several tokens with a tiled kernel
+ * and a lone token's with a vector dot, which sum in different orders; the default model's logits
+ * depend on the difference, so hone follows it (see ops.c). The choice is made per sequence - the
+ * tiled order when this batch holds another token of the same sequence - so that a token's result
+ * never depends on what other sequences share the batch: it is the one llama.cpp gives when the
+ * sequence's tokens come alone in batches of the same sizes. */
+static op_f16dot_order attn_order(const hone_fwd_token *toks, int T, int t) {
+    for (int u = 0; u < T; u++)
+        if (u != t && same_sequence(&toks[u], &toks[t])) return OP_F16DOT_GEMM;
+    return OP_F16DOT_VEC;
+}
+
 static void attn_worker(void *ctx, int ith, int nth) {
     attn_job *j = ctx;
     const hone_hparams *hp = &j->m->hp;
@@ -158,11 +178,17 @@ static void attn_worker(void *ctx, int ith, int nth) {
     float *scores = j->st->scores + (int64_t)ith * j->st->n_cells;
     long b, e;
     threadpool_split((long)j->T * hp->n_head, ith, nth, &b, &e);
+    int last_t = -1;
+    op_f16dot_order order = OP_F16DOT_VEC;
     for (long i = b; i < e; i++) {
         const int t = (int)(i / hp->n_head), h = (int)(i % hp->n_head), hk = h / group;
+        if (t != last_t) {
+            order = attn_order(j->toks, j->T, t);
+            last_t = t;
+        }
         op_attention_f16(j->st->att + (int64_t)t * qdim + h * hd, j->st->q + (int64_t)t * qdim + h * hd,
                          j->st->k[j->il] + hk * hd, j->st->v[j->il] + hk * hd, kvdim, j->toks[t].ctx_cells,
-                         j->toks[t].pos + 1, hd, scale, scores);
+                         j->toks[t].pos + 1, hd, scale, scores, order);
     }
 }
 

@@ -1,15 +1,21 @@
 /*
  * q_legacy.c - the 32-element block formats: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1.
  *
- * Scalar references, bit-compatible with ggml:
+ * Scalar references, bit-compatible with ggml (plus AVX2 versions of the two dot products the
+ * default model spends its time in, giving the same bits; see the end of the file):
  *  - dequantise exactly as ggml defines each format (same float operations, same order);
- *  - quantise with ggml's reference rounding: the weight formats truncate (x*id + 8.5) and friends
- *    to an integer, Q8_0/Q8_1 use round-half-away-from-zero (roundf) with id = 1/d, d = amax/127.
- *    Q8_0/Q8_1 are what activations become before every dot product, so matching their bits is what
- *    keeps hone's logits next to llama.cpp's;
- *  - dot products accumulate each block in an exact integer sum, then add d_w*d_x*sum in float, one
- *    block after another, like ggml's scalar code. Q4_1/Q5_1 add their min term as m_w * s_x, where
- *    the Q8_1 activation block carries s = d * sum(q).
+ *  - quantise the weight formats with ggml's reference rounding: they truncate (x*id + 8.5) and
+ *    friends to an integer;
+ *  - Q8_0/Q8_1 are what activations become before every dot product, and the default model is so
+ *    sensitive to them (massive activations make some blocks coarse, so one flipped q8 value moves
+ *    a log-probability by tenths) that hone follows llama.cpp's x86 activation quantiser bit for
+ *    bit, not ggml's scalar reference: id = 127/amax (not 1/d) and round half to even;
+ *  - Q4_0/Q5_0/Q5_1 dot products accumulate each block in an exact integer sum, then add
+ *    d_w*d_x*sum in float, one block after another, like ggml's scalar code. Q4_1 x Q8_1 and
+ *    Q8_0 x Q8_0 (the formats of the default model) instead reproduce the x86 AVX2 kernel's
+ *    order: eight float lanes, lane l taking elements 4l..4l+3 of every block through a fused
+ *    multiply-add, summed pairwise at the end (see lanes8_sum). Q4_1/Q5_1 add their min term as
+ *    m_w * s_x, where the Q8_1 activation block carries s = d * sum(q).
  *
  * Nibble order in all 4- and 5-bit blocks: byte j holds element j (low nibble) and element j+16
  * (high nibble). For Q5, bit j of the little-endian u32 qh is bit 4 of element j (j = 0..31).
@@ -26,18 +32,26 @@ static inline int trunc_clamp(float t, int hi) {
     return (int)t;
 }
 
-/* roundf(v) as int8, ties away from zero, without a libm call: for |v| < 2^23, v minus its
- * truncation is exact, so comparing that fraction with 1/2 decides ties exactly as roundf does.
- * Inputs are clamped to the int8 range first (Q8 never needs more: |x * id| <= 127 up to rounding)
- * and NaN becomes 0, so the conversion is always defined. Branch-free so the loop can vectorise. */
+/* v rounded to the nearest integer, ties to even (what the x86 kernels' round instruction does in
+ * the default rounding mode), as int8. Adding and removing 1.5 * 2^23 leaves the integer part of
+ * any |v| < 2^22 rounded to even, exactly, with no libm call; clamping to the int8 range first
+ * (Q8 never needs more: |x * id| <= 127 up to rounding) keeps it in range, and NaN becomes 0.
+ * Branch-free so the loop can vectorise. */
 static inline int8_t round_i8(float v) {
+    const float magic = 0x1.8p23f;
     v = v == v ? v : 0.0f;
     v = v < -127.0f ? -127.0f : v;
     v = v > 127.0f ? 127.0f : v;
-    int i = (int)v;
-    const float f = v - (float)i;
-    i += (f >= 0.5f) - (f <= -0.5f);
-    return (int8_t)i;
+    return (int8_t)(int)((v + magic) - magic);
+}
+
+/* Sum of eight float accumulators in the order of the x86 horizontal add ggml uses after its
+ * AVX2 dot kernels: fold the upper four lanes onto the lower four, then lanes 0+2 and 1+3, then
+ * the two results. */
+static inline float lanes8_sum(const float *a) {
+    float r[4];
+    for (int i = 0; i < 4; i++) r[i] = a[i + 4] + a[i];
+    return (r[0] + r[2]) + (r[1] + r[3]);
 }
 
 /* The element of largest magnitude (first one on ties), with its sign. */
@@ -215,14 +229,15 @@ void hq_quant_q5_1(const float *x, void *dst, int64_t nb) {
     }
 }
 
-/* Shared by Q8_0 and Q8_1: d = amax/127 and q = roundf(x * (1/d)), as ggml's reference computes
- * it (note: 1/d, not 127/amax - the two differ in the last bit and so, rarely, in q). Returns the
- * block scale; the quants' sum goes to *sum. */
+/* Shared by Q8_0 and Q8_1: d = amax/127 is stored, but the quants are x * (127/amax) rounded
+ * half to even, as llama.cpp's x86 activation quantiser computes them (its scalar reference uses
+ * 1/d and rounds ties away from zero; the two differ in the last bit of id and so, rarely, in q -
+ * and the default model notices). Returns the block scale; the quants' sum goes to *sum. */
 static inline float quant_q8_block(const float *x, int8_t *qs, int *sum) {
     float amax = 0.0f;
     for (int j = 0; j < 32; j++) amax = amax > fabsf(x[j]) ? amax : fabsf(x[j]);
     const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
     int s = 0;
     for (int j = 0; j < 32; j++) {
         qs[j] = round_i8(x[j] * id);
@@ -267,23 +282,6 @@ float hq_dot_q4_0_q8_0(int64_t nb, const void *w, const void *x) {
     return sum;
 }
 
-float hq_dot_q4_1_q8_1(int64_t nb, const void *w, const void *x) {
-    const block_q4_1 *a = w;
-    const block_q8_1 *b = x;
-    float sum = 0.0f;
-    for (int64_t i = 0; i < nb; i++) {
-        int isum = 0;
-        for (int j = 0; j < QK4_1 / 2; j++) {
-            isum += (a[i].qs[j] & 0xF) * b[i].qs[j];
-            isum += (a[i].qs[j] >> 4) * b[i].qs[j + QK4_1 / 2];
-        }
-        /* sum_j (d q_j + m) x_j = d * dx * isum + m * (dx * sum q8_j) = ... + m * s */
-        sum += hone_f16_to_f32(a[i].d) * hone_f16_to_f32(b[i].d) * (float)isum
-               + hone_f16_to_f32(a[i].m) * hone_f16_to_f32(b[i].s);
-    }
-    return sum;
-}
-
 float hq_dot_q5_0_q8_0(int64_t nb, const void *w, const void *x) {
     const block_q5_0 *a = w;
     const block_q8_0 *b = x;
@@ -319,16 +317,124 @@ float hq_dot_q5_1_q8_1(int64_t nb, const void *w, const void *x) {
     return sum;
 }
 
-float hq_dot_q8_0_q8_0(int64_t nb, const void *w, const void *x) {
+static float dot_q4_1_q8_1(int64_t nb, const void *w, const void *x) {
+    const block_q4_1 *a = w;
+    const block_q8_1 *b = x;
+    /* sum_j (d q_j + m) x_j = d * dx * isum + m * (dx * sum q8_j) = ... + m * s. The first term
+     * goes to eight lanes (lane l: elements 4l..4l+3 of each block, scaled by d*dx in one fused
+     * multiply-add), the min terms to a separate fused running sum, as in ggml's AVX2 kernel. */
+    float lane[8] = {0};
+    float summs = 0.0f;
+    for (int64_t i = 0; i < nb; i++) {
+        const float dd = hone_f16_to_f32(a[i].d) * hone_f16_to_f32(b[i].d);
+        summs = fmaf(hone_f16_to_f32(a[i].m), hone_f16_to_f32(b[i].s), summs);
+        int prod[QK4_1]; /* element j < 16: low nibble of byte j; j >= 16: high nibble of byte j-16 */
+        for (int j = 0; j < QK4_1 / 2; j++) {
+            prod[j] = (a[i].qs[j] & 0xF) * b[i].qs[j];
+            prod[j + QK4_1 / 2] = (a[i].qs[j] >> 4) * b[i].qs[j + QK4_1 / 2];
+        }
+        for (int l = 0; l < 8; l++) {
+            const int isum = prod[4 * l] + prod[4 * l + 1] + prod[4 * l + 2] + prod[4 * l + 3];
+            lane[l] = fmaf(dd, (float)isum, lane[l]);
+        }
+    }
+    return lanes8_sum(lane) + summs;
+}
+
+static float dot_q8_0_q8_0(int64_t nb, const void *w, const void *x) {
     const block_q8_0 *a = w;
     const block_q8_0 *b = x;
-    float sum = 0.0f;
+    /* eight lanes, lane l taking elements 4l..4l+3 of each block (ggml's AVX2 order; see top) */
+    float lane[8] = {0};
     for (int64_t i = 0; i < nb; i++) {
-        int isum = 0;
-        for (int j = 0; j < QK8_0; j++) isum += a[i].qs[j] * b[i].qs[j];
-        sum += hone_f16_to_f32(a[i].d) * hone_f16_to_f32(b[i].d) * (float)isum;
+        const float dd = hone_f16_to_f32(a[i].d) * hone_f16_to_f32(b[i].d);
+        int prod[QK8_0];
+        for (int j = 0; j < QK8_0; j++) prod[j] = a[i].qs[j] * b[i].qs[j];
+        for (int l = 0; l < 8; l++) {
+            const int isum = prod[4 * l] + prod[4 * l + 1] + prod[4 * l + 2] + prod[4 * l + 3];
+            lane[l] = fmaf(dd, (float)isum, lane[l]);
+        }
     }
-    return sum;
+    return lanes8_sum(lane);
+}
+
+/*
+ * AVX2+FMA variants of the two kernels above, chosen at run time on x86-64. They compute the same
+ * thing in the same order: the per-lane integer sums are exact however they are formed, each
+ * lane's running sum takes the same fused multiply-adds in the same order, and the lanes are
+ * added by lanes8_sum. Integer sums go through 16-bit widening and pairwise madd (no saturating
+ * byte arithmetic, so any int8 input gives the exact sum). One horizontal add of the pair sums of
+ * elements 0..15 (a) and 16..31 (b) leaves the lanes in the order 0 1 4 5 | 2 3 6 7, which a
+ * 64-bit permute puts back. Build with -DHONE_NO_SIMD to use the scalar references only.
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(HONE_NO_SIMD)
+#include <immintrin.h>
+#define HQ_AVX2_BUILD 1
+
+#define HQ_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+/* lane l = sum of the products of elements 4l..4l+3, as floats */
+static HQ_AVX2 inline __m256 lane_sums(__m256i x_lo, __m256i x_hi, const int8_t *y) {
+    const __m256i y_lo = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)y));
+    const __m256i y_hi = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(y + 16)));
+    const __m256i pa = _mm256_madd_epi16(x_lo, y_lo), pb = _mm256_madd_epi16(x_hi, y_hi);
+    return _mm256_cvtepi32_ps(_mm256_permute4x64_epi64(_mm256_hadd_epi32(pa, pb), 0xD8));
+}
+
+static HQ_AVX2 float lanes8_sum_avx2(__m256 acc) {
+    float lane[8];
+    _mm256_storeu_ps(lane, acc);
+    return lanes8_sum(lane);
+}
+
+static HQ_AVX2 float dot_q4_1_q8_1_avx2(int64_t nb, const void *w, const void *x) {
+    const block_q4_1 *a = w;
+    const block_q8_1 *b = x;
+    const __m128i low4 = _mm_set1_epi8(0xF);
+    __m256 acc = _mm256_setzero_ps();
+    float summs = 0.0f;
+    for (int64_t i = 0; i < nb; i++) {
+        const float dd = _cvtsh_ss(a[i].d) * _cvtsh_ss(b[i].d);
+        summs = fmaf(_cvtsh_ss(a[i].m), _cvtsh_ss(b[i].s), summs);
+        const __m128i q = _mm_loadu_si128((const __m128i *)a[i].qs);
+        const __m256i x_lo = _mm256_cvtepu8_epi16(_mm_and_si128(q, low4));
+        const __m256i x_hi = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(q, 4), low4));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(dd), lane_sums(x_lo, x_hi, b[i].qs), acc);
+    }
+    return lanes8_sum_avx2(acc) + summs;
+}
+
+static HQ_AVX2 float dot_q8_0_q8_0_avx2(int64_t nb, const void *w, const void *x) {
+    const block_q8_0 *a = w;
+    const block_q8_0 *b = x;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        const float dd = _cvtsh_ss(a[i].d) * _cvtsh_ss(b[i].d);
+        const __m256i x_lo = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a[i].qs));
+        const __m256i x_hi = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(a[i].qs + 16)));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(dd), lane_sums(x_lo, x_hi, b[i].qs), acc);
+    }
+    return lanes8_sum_avx2(acc);
+}
+
+/* __builtin_cpu_supports reads flags libgcc filled in at start-up: cheap next to a row's dot */
+static int cpu_has_avx2(void) {
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+}
+#endif
+
+float hq_dot_q4_1_q8_1(int64_t nb, const void *w, const void *x) {
+#ifdef HQ_AVX2_BUILD
+    if (cpu_has_avx2()) return dot_q4_1_q8_1_avx2(nb, w, x);
+#endif
+    return dot_q4_1_q8_1(nb, w, x);
+}
+
+float hq_dot_q8_0_q8_0(int64_t nb, const void *w, const void *x) {
+#ifdef HQ_AVX2_BUILD
+    if (cpu_has_avx2()) return dot_q8_0_q8_0_avx2(nb, w, x);
+#endif
+    return dot_q8_0_q8_0(nb, w, x);
 }
 
 /* Not a weight format in practice (ggml has no such kernel), but computable in the type table. */

@@ -131,17 +131,24 @@ hone_status hone_generate(hone_session *s, const char *prompt, const hone_genera
         goto done;
     }
 
-    /* Reuse the cached prefix of sequence 0; always re-evaluate at least
-     * the last prompt token, whose logits start generation. */
+    /* Reuse the cached prefix of sequence 0. A token evaluated alone takes
+     * a different attention order from one evaluated with others of its
+     * sequence (as in llama.cpp, whose bits hone reproduces), so prompt
+     * tokens are never evaluated alone unless the prompt is one token:
+     * re-evaluate at least the last two, and never leave a one-token chunk.
+     * The output is then the same whether the prefix came from the cache. */
     const double t0 = now_s();
+    const int32_t min_eval = n_prompt >= 2 ? 2 : 1;
     int32_t keep = 0, cached = hone_kv_seq_len(s, 0);
     const int32_t *old = session_seq_tokens(s, 0);
-    while (keep < cached && keep < (int32_t)n_prompt - 1 && old[keep] == toks[keep]) keep++;
+    while (keep < cached && keep < (int32_t)n_prompt - min_eval && old[keep] == toks[keep]) keep++;
     hone_kv_seq_rm(s, 0, keep, -1);
     for (int k = 1; k < p.n_seq; k++) hone_kv_seq_rm(s, k, 0, -1);
+    int32_t last_n = 0; /* size of the last prompt chunk */
     for (int32_t i = keep; i < (int32_t)n_prompt;) {
         int32_t n = (int32_t)n_prompt - i;
         if (n > sp->n_batch) n = sp->n_batch;
+        if (n < (int32_t)n_prompt - i && (int32_t)n_prompt - i - n == 1 && n > 2) n--; /* no 1-token tail */
         int32_t *pos = malloc((size_t)n * sizeof *pos), *sq = calloc((size_t)n, sizeof *sq);
         if (!pos || !sq) {
             free(pos);
@@ -156,11 +163,11 @@ hone_status hone_generate(hone_session *s, const char *prompt, const hone_genera
         free(sq);
         if (st) goto done;
         i += n;
+        last_n = n;
     }
     {
         /* logits of the last prompt token: the last decode's only output row */
-        const int32_t last = ((int32_t)n_prompt - keep - 1) % sp->n_batch;
-        const float *lg = hone_get_logits(s, last);
+        const float *lg = hone_get_logits(s, last_n - 1);
         if (!lg) {
             st = hone_err(HONE_ERR_RUNTIME, "internal: no logits for the last prompt token");
             goto done;

@@ -1,18 +1,23 @@
 /*
- * test_golden.c - the default model's greedy continuations equal llama.cpp's.
+ * test_golden.c - the default model's greedy continuations equal llama.cpp's
+ * (../shared/golden/smollm2), free-running, under the golden README's rule:
+ * greedy ids equal the reference; a different id is accepted only at a
+ * near-tie (reference top-2 gap < tol), where the comparison of that prompt
+ * ends; at every step before, each reference top-5 log-probability agrees
+ * within tol (0.02).
  *
- * For every prompt in ../shared/golden/smollm2: feed the reference prompt
- * ids, decode greedily, and at each step check (the rule in the golden
- * README) that the reference top-5 tokens have log-probabilities within
- * `tol` of ours and that our greedy id equals the reference id. A different
- * id is accepted only at a near-tie (reference top-2 gap < tol); the
- * comparison of that prompt ends there.
+ * This holds only because hone's reference arithmetic reproduces the
+ * reference machine's bit for bit (see src/quant/q_legacy.c and
+ * src/kernels/cpu/ops.c): with 8-bit activations the model is chaotic, and
+ * llama.cpp c392e50 itself, built on an AVX2-only CPU, misses this rule by
+ * up to 0.68 in log-probability (bench/golden_vs_llama.py).
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "golden.h"
+
 #include "harness.h"
 #include "hone.h"
 
@@ -54,8 +59,7 @@ int main(void) {
     CHECKF(st == HONE_OK, "session: %s", hone_last_error());
     const int nv = hone_model_n_vocab(m);
     double *lp = malloc((size_t)nv * sizeof *lp);
-    double worst = 0;
-    int n_steps = 0, n_ties = 0;
+    int n_matched = 0, n_expected = 0, n_strict = 0;
 
     for (int c = 0; c < ng; c++) {
         golden_case *gc = &g[c];
@@ -66,24 +70,31 @@ int main(void) {
         st = hone_decode(s, &b);
         CHECKF(st == HONE_OK, "%s: decode prompt: %s", gc->name, hone_last_error());
         const float *logits = hone_get_logits(s, gc->n_prompt - 1);
+        int matched = 0, strict_until = -1;
+        double worst = 0;
+        char why[160] = "all ids equal";
+        n_expected += gc->n_completion;
         for (int step = 0; step < gc->n_completion && logits; step++) {
             const golden_step *ref = &gc->steps[step];
             log_softmax(logits, nv, lp);
-            n_steps++;
             for (int k = 0; k < 5; k++) {
                 const double d = fabs(lp[ref->top_id[k]] - ref->top_lp[k]);
                 if (d > worst) worst = d;
-                CHECKF(d <= gc->tol, "%s step %d: logprob of id %d is %.5f, llama.cpp %.5f", gc->name, step,
-                       ref->top_id[k], lp[ref->top_id[k]], ref->top_lp[k]);
             }
+            if (worst > gc->tol && strict_until < 0) strict_until = step;
+            for (int k = 0; k < 5; k++)
+                CHECKF(fabs(lp[ref->top_id[k]] - ref->top_lp[k]) <= gc->tol,
+                       "%s step %d: logprob of id %d is %.5f, llama.cpp %.5f", gc->name, step, ref->top_id[k],
+                       lp[ref->top_id[k]], ref->top_lp[k]);
             const int mine = argmax(logits, nv);
+            const float gap = ref->top_lp[0] - ref->top_lp[1];
             if (mine != ref->id) {
-                const float gap = ref->top_lp[0] - ref->top_lp[1];
-                CHECKF(gap < gc->tol, "%s step %d: greedy id %d, llama.cpp %d (gap %.4f)", gc->name, step, mine,
-                       ref->id, gap);
-                n_ties++;
+                CHECKF(gap < gc->tol, "%s step %d: greedy id %d, llama.cpp %d, with a reference gap of %.4f", gc->name,
+                       step, mine, ref->id, gap);
+                snprintf(why, sizeof why, "diverged at step %d (reference gap %.4f)", step, gap);
                 break;
             }
+            matched++;
             if (step + 1 == gc->n_completion) break;
             int32_t t = mine, p = gc->n_prompt + step, sq = 0;
             hone_batch nb = {1, &t, &p, &sq, NULL};
@@ -92,9 +103,13 @@ int main(void) {
             if (st) break;
             logits = hone_get_logits(s, 0);
         }
+        if (strict_until < 0 && matched == gc->n_completion) n_strict++;
+        n_matched += matched;
+        printf("%-16s %2d/%2d ids equal, %s; strict 0.02 rule holds for %d steps (worst |dlogprob| %.3f)\n", gc->name,
+               matched, gc->n_completion, why, strict_until < 0 ? matched : strict_until, worst);
     }
-    printf("golden: %d prompts, %d steps compared, %d near-tie divergences, worst |dlogprob| %.5f\n", ng, n_steps,
-           n_ties, worst);
+    printf("golden: %d prompts, %d of %d reference ids reproduced greedily; strict rule holds on %d prompts\n", ng,
+           n_matched, n_expected, n_strict);
     free(lp);
     hone_session_free(s);
     hone_model_free(m);

@@ -2,17 +2,18 @@
  * test_golden_forced.c - the default model's distributions against
  * llama.cpp's, teacher-forced.
  *
- * Each golden file is fed as prompt + reference continuation in one batch,
- * so both engines condition on the same tokens at every step, and the
- * reference top-5 log-probabilities are compared with ours. This is the
- * comparison that stays meaningful when free-running generation diverges:
- * with activations quantised to 8 bits (as llama.cpp does), this model is
- * chaotic - a 1e-7 relative change in one layer's inputs moves some
- * log-probabilities by 0.4 - so the reference's exact bits depend on the
- * CPU it ran on. llama.cpp c392e50 built on this machine reproduces the
- * golden files only to: median |dlogprob| 0.059, 90th percentile 0.185,
- * max 0.68, same top-1 at 629 of 645 steps (bench/golden_vs_llama.py). The
- * bounds below hold hone to that same standard.
+ * The free-running test (test_golden.c) stops comparing a prompt at its
+ * first divergence. Here every step is compared: the prompt is decoded as
+ * one batch, then the REFERENCE continuation is fed one token at a time (as
+ * llama.cpp's server did when it generated it), so both engines condition on
+ * the same tokens at each of the 645 steps. Rule: every reference top-5
+ * log-probability within tol (0.02); the same top-1 except at near-ties.
+ *
+ * It also prints what happens when the whole continuation is decoded in one
+ * batch instead: llama.cpp (and hone, which reproduces it) takes another
+ * attention summation order for multi-token batches, and this model, with
+ * 8-bit activations, turns those last-bit differences into log-probability
+ * differences of tenths - which is why bit-exact arithmetic matters here.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -25,6 +26,30 @@
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+/* Compare one step's logits with the reference; returns the worst |dlogprob|. */
+static double compare(const golden_case *gc, int k, const float *lg, int nv, bool assert_rule, int *agree) {
+    float mx = -INFINITY;
+    int best = 0;
+    for (int i = 0; i < nv; i++)
+        if (lg[i] > mx) mx = lg[i], best = i;
+    double sum = 0;
+    for (int i = 0; i < nv; i++) sum += exp((double)lg[i] - mx);
+    const double lse = mx + log(sum);
+    const golden_step *ref = &gc->steps[k];
+    double worst = 0;
+    for (int j = 0; j < 5; j++) {
+        const double e = fabs((lg[ref->top_id[j]] - lse) - ref->top_lp[j]);
+        if (e > worst) worst = e;
+        if (assert_rule)
+            CHECKF(e <= gc->tol, "%s step %d: logprob of id %d off by %.5f", gc->name, k, ref->top_id[j], e);
+    }
+    *agree += best == ref->id;
+    if (assert_rule && best != ref->id)
+        CHECKF(ref->top_lp[0] - ref->top_lp[1] < gc->tol, "%s step %d: top-1 %d, llama.cpp %d (gap %.4f)", gc->name, k,
+               best, ref->id, ref->top_lp[0] - ref->top_lp[1]);
+    return worst;
 }
 
 int main(void) {
@@ -46,8 +71,10 @@ int main(void) {
     CHECK(hone_session_create(m, &sp, &s) == HONE_OK);
     const int nv = hone_model_n_vocab(m);
 
-    double *errs = malloc(sizeof(double) * 12 * 64 * 5 * 2);
-    int n_err = 0, n_steps = 0, n_agree = 0, n_clear = 0, n_clear_agree = 0;
+    int n_steps = 0, agree = 0, agree_batch = 0;
+    double worst = 0;
+    double *batch_err = malloc(sizeof(double) * 12 * 64);
+    int n_batch_err = 0;
     for (int c = 0; c < ng; c++) {
         golden_case *gc = &g[c];
         const int n = gc->n_prompt + gc->n_completion - 1; /* the last reference token is never fed */
@@ -57,51 +84,39 @@ int main(void) {
         memcpy(tok, gc->prompt_ids, (size_t)gc->n_prompt * sizeof(int32_t));
         memcpy(tok + gc->n_prompt, gc->completion_ids, (size_t)(gc->n_completion - 1) * sizeof(int32_t));
         for (int i = 0; i < n; i++) pos[i] = i, want[i] = i >= gc->n_prompt - 1;
+
+        /* prompt as a batch, then the reference tokens one by one */
         hone_kv_seq_rm(s, 0, 0, -1);
-        hone_batch b = {n, tok, pos, seq, want};
+        hone_batch b = {gc->n_prompt, tok, pos, seq, NULL};
         CHECKF(hone_decode(s, &b) == HONE_OK, "%s: %s", gc->name, hone_last_error());
-        double worst = 0;
-        for (int k = 0; k < gc->n_completion; k++) {
-            const float *lg = hone_get_logits(s, gc->n_prompt - 1 + k);
-            if (!lg) break;
-            float mx = -INFINITY;
-            int best = 0;
-            for (int i = 0; i < nv; i++)
-                if (lg[i] > mx) mx = lg[i], best = i;
-            double sum = 0;
-            for (int i = 0; i < nv; i++) sum += exp((double)lg[i] - mx);
-            const double lse = mx + log(sum);
-            const golden_step *ref = &gc->steps[k];
-            for (int j = 0; j < 5; j++) {
-                const double e = fabs((lg[ref->top_id[j]] - lse) - ref->top_lp[j]);
-                errs[n_err++] = e;
-                if (e > worst) worst = e;
-            }
+        const float *lg = hone_get_logits(s, gc->n_prompt - 1);
+        for (int k = 0; k < gc->n_completion && lg; k++) {
+            const double w = compare(gc, k, lg, nv, true, &agree);
+            if (w > worst) worst = w;
             n_steps++;
-            n_agree += best == ref->id;
-            /* a clear decision: the reference's top-2 gap exceeds the spread
-             * llama.cpp itself shows between machines */
-            if (ref->top_lp[0] - ref->top_lp[1] > 0.7f) {
-                n_clear++;
-                n_clear_agree += best == ref->id;
-                CHECKF(best == ref->id, "%s step %d: top-1 %d but llama.cpp %d with a gap of %.3f", gc->name, k, best,
-                       ref->id, ref->top_lp[0] - ref->top_lp[1]);
-            }
+            if (k + 1 == gc->n_completion) break;
+            hone_batch one = {1, tok + gc->n_prompt + k, pos + gc->n_prompt + k, seq, NULL};
+            CHECK(hone_decode(s, &one) == HONE_OK);
+            lg = hone_get_logits(s, 0);
         }
-        printf("%-16s worst |dlogprob| %.4f\n", gc->name, worst);
+
+        /* the same tokens in one batch: informational */
+        hone_kv_seq_rm(s, 0, 0, -1);
+        hone_batch all = {n, tok, pos, seq, want};
+        CHECK(hone_decode(s, &all) == HONE_OK);
+        for (int k = 0; k < gc->n_completion; k++) {
+            const float *l = hone_get_logits(s, gc->n_prompt - 1 + k);
+            if (l) batch_err[n_batch_err++] = compare(gc, k, l, nv, false, &agree_batch);
+        }
     }
-    qsort(errs, (size_t)n_err, sizeof *errs, cmp_double);
-    const double med = errs[n_err / 2], p90 = errs[(int)(0.9 * n_err)], mx = errs[n_err - 1];
-    printf("teacher-forced: %d steps, same top-1 %d (%.1f%%), clear steps %d/%d; |dlogprob| median %.4f p90 %.4f "
-           "max %.4f\n",
-           n_steps, n_agree, 100.0 * n_agree / n_steps, n_clear_agree, n_clear, med, p90, mx);
+    qsort(batch_err, (size_t)n_batch_err, sizeof *batch_err, cmp_double);
+    printf("teacher-forced, one token at a time: %d steps, same top-1 %d, worst |dlogprob| %.5f\n", n_steps, agree,
+           worst);
+    printf("teacher-forced, continuation in one batch (another summation order): same top-1 %d of %d, worst "
+           "|dlogprob| per step median %.4f max %.4f\n",
+           agree_batch, n_batch_err, batch_err[n_batch_err / 2], batch_err[n_batch_err - 1]);
     CHECKF(n_steps >= 600, "only %d steps compared", n_steps);
-    CHECKF(n_agree >= (int)(0.95 * n_steps), "same top-1 at %d of %d steps (llama.cpp here: 97.5%%)", n_agree,
-           n_steps);
-    CHECKF(med <= 0.075, "median |dlogprob| %.4f (llama.cpp here: 0.059)", med);
-    CHECKF(p90 <= 0.23, "p90 |dlogprob| %.4f (llama.cpp here: 0.185)", p90);
-    CHECKF(mx <= 0.9, "max |dlogprob| %.4f (llama.cpp here: 0.68)", mx);
-    free(errs);
+    free(batch_err);
     hone_session_free(s);
     hone_model_free(m);
     golden_free_all(g, ng);

@@ -80,10 +80,11 @@ static void legacy_blocks(void) {
 }
 
 static void q8_quantise(void) {
-    /* amax 127 makes d = 1 and id = 1, so the quants are roundf of the inputs: ties go away from
-     * zero (2.5 -> 3, -2.5 -> -3, 0.5 -> 1), which round-to-even would not give. */
+    /* amax 127 makes d = 1 and id = 127/amax = 1, so the quants are the inputs rounded half to
+     * even, as llama.cpp's x86 activation quantiser rounds (2.5 -> 2, -2.5 -> -2, 0.5 -> 0,
+     * 1.5 -> 2), which ggml's scalar reference (roundf, ties away from zero) would not give. */
     float x[32] = {127.0f, 2.5f, -2.5f, 0.5f, -0.5f, 1.5f, -1.49f, 0.49f, 100.2f, -126.6f};
-    const int8_t want_q[10] = {127, 3, -3, 1, -1, 2, -1, 0, 100, -127};
+    const int8_t want_q[10] = {127, 2, -2, 0, 0, 2, -1, 0, 100, -127};
     block_q8_0 q0;
     block_q8_1 q1;
     CHECK(hone_quantize_row(HONE_TYPE_Q8_0, x, &q0, 32) == HONE_OK);
@@ -97,9 +98,17 @@ static void q8_quantise(void) {
         CHECKF(q1.qs[j] == w, "q8_1 q[%d] = %d want %d", j, q1.qs[j], w);
         sum += w;
     }
-    /* s = d * sum(q) as a half: sum = 127+3-3+1-1+2-1+0+100-127 = 101 */
+    /* s = d * sum(q) as a half: sum = 127+2-2+0+0+2-1+0+100-127 = 101 */
     CHECK(sum == 101);
     CHECKF(hone_f16_to_f32(q1.s) == 101.0f, "q8_1 s = %g", hone_f16_to_f32(q1.s));
+
+    /* The multiplier is 127/amax, not 1/d: with amax = 31.1875, x * (127/amax) is exactly 1.5 for
+     * this x (and rounds to 2), while x * (1/d) is 1.4999999 (and would round to 1). */
+    float y[32] = {31.1875f, 0.36835628747940063f};
+    CHECK(hone_quantize_row(HONE_TYPE_Q8_0, y, &q0, 32) == HONE_OK);
+    CHECK(hone_quantize_row(HONE_TYPE_Q8_1, y, &q1, 32) == HONE_OK);
+    CHECKF(q0.qs[0] == 127 && q0.qs[1] == 2, "q8_0 q = %d %d want 127 2", q0.qs[0], q0.qs[1]);
+    CHECKF(q1.qs[0] == 127 && q1.qs[1] == 2, "q8_1 q = %d %d want 127 2", q1.qs[0], q1.qs[1]);
 
     /* Q4_1 quantise: 0..31 scaled by 0.5 around min -1 -> d = 15.5/15, nibbles by truncation of
      * (x - min)/d + 0.5. Check the min and two elements. */

@@ -3,9 +3,10 @@
  * (scalar reference versions; SIMD variants will sit beside them and be
  * tested against these).
  *
- * Precision follows llama.cpp's CPU path where it matters for matching its
- * logits: sums of squares and softmax denominators in double, the query and
- * the attention probabilities rounded to F16 before meeting the F16 KV cache.
+ * The arithmetic reproduces llama.cpp's x86 CPU build bit for bit (summation
+ * orders, its polynomial exp, F16 rounding of the query and the attention
+ * probabilities), because the default model is sensitive to the last bit of
+ * its activations; ops.c says why and how.
  */
 #ifndef HONE_KERNELS_CPU_OPS_H
 #define HONE_KERNELS_CPU_OPS_H
@@ -28,6 +29,12 @@ void op_swiglu(float *out, const float *g, const float *u, int n);
 /* x[i] += y[i] */
 void op_add(float *x, const float *y, int n);
 
+/* Which of llama.cpp's two accumulation orders the attention dot products follow: GEMM for the
+ * tokens of a batch of several (its tiled matrix multiply), VEC for a batch of one token (its
+ * vector dot). The default model's logits depend on the difference (see ops.c), so a token's
+ * result here depends on whether it came alone or in a batch, exactly as in llama.cpp. */
+typedef enum { OP_F16DOT_VEC, OP_F16DOT_GEMM } op_f16dot_order;
+
 /*
  * One head of attention for one query over n cached positions:
  * out[d] = sum_j softmax_j(scale * q . K_j) V_j[d], where K_j / V_j start at
@@ -37,6 +44,6 @@ void op_add(float *x, const float *y, int n);
  * where cells happen to live.
  */
 void op_attention_f16(float *out, const float *q, const hone_f16 *k, const hone_f16 *v, int64_t stride,
-                      const int32_t *cells, int n, int head_dim, float scale, float *scores);
+                      const int32_t *cells, int n, int head_dim, float scale, float *scores, op_f16dot_order order);
 
 #endif
