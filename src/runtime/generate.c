@@ -116,6 +116,7 @@ hone_status hone_generate(hone_session *s, const char *prompt, const hone_genera
     hone_token *bt = malloc(MAX_SEQ * sizeof *bt);
     int32_t *bpos = malloc(MAX_SEQ * sizeof *bpos), *bseq = malloc(MAX_SEQ * sizeof *bseq);
     seq_state *ss = calloc(MAX_SEQ, sizeof *ss);
+    int32_t *cpos = NULL, *cseq = NULL; /* positions / sequence ids of a prompt chunk */
     if (!toks || !first || !bt || !bpos || !bseq || !ss) {
         st = hone_err(HONE_ERR_NOMEM, "out of memory starting generation");
         goto done;
@@ -145,23 +146,20 @@ hone_status hone_generate(hone_session *s, const char *prompt, const hone_genera
     hone_kv_seq_rm(s, 0, keep, -1);
     for (int k = 1; k < p.n_seq; k++) hone_kv_seq_rm(s, k, 0, -1);
     int32_t last_n = 0; /* size of the last prompt chunk */
+    const size_t chunk_cap = n_prompt < (size_t)sp->n_batch ? n_prompt : (size_t)sp->n_batch;
+    cpos = malloc(chunk_cap * sizeof *cpos);
+    cseq = calloc(chunk_cap, sizeof *cseq); /* all sequence 0 */
+    if (!cpos || !cseq) {
+        st = hone_err(HONE_ERR_NOMEM, "out of memory evaluating the prompt");
+        goto done;
+    }
     for (int32_t i = keep; i < (int32_t)n_prompt;) {
         int32_t n = (int32_t)n_prompt - i;
         if (n > sp->n_batch) n = sp->n_batch;
         if (n < (int32_t)n_prompt - i && (int32_t)n_prompt - i - n == 1 && n > 2) n--; /* no 1-token tail */
-        int32_t *pos = malloc((size_t)n * sizeof *pos), *sq = calloc((size_t)n, sizeof *sq);
-        if (!pos || !sq) {
-            free(pos);
-            free(sq);
-            st = hone_err(HONE_ERR_NOMEM, "out of memory evaluating the prompt");
-            goto done;
-        }
-        for (int32_t j = 0; j < n; j++) pos[j] = i + j;
-        hone_batch b = {n, toks + i, pos, sq, NULL}; /* NULL logits: last token only */
-        st = hone_decode(s, &b);
-        free(pos);
-        free(sq);
-        if (st) goto done;
+        for (int32_t j = 0; j < n; j++) cpos[j] = i + j;
+        hone_batch b = {n, toks + i, cpos, cseq, NULL}; /* NULL logits: last token only */
+        if ((st = hone_decode(s, &b))) goto done;
         i += n;
         last_n = n;
     }
@@ -267,6 +265,8 @@ done:
     free(bt);
     free(bpos);
     free(bseq);
+    free(cpos);
+    free(cseq);
     if (res) *res = r;
     return st;
 }
