@@ -15,6 +15,7 @@
 
 #include "core/status.h"
 #include "tokenizer/utf8.h"
+#include "tokenizer/merge_heap.h"
 #include "tokenizer/vocab_internal.h"
 
 /* ---- the byte <-> code point table of byte-level BPE -------------------- */
@@ -107,49 +108,14 @@ hone_status bpe_build(hone_vocab *v, const gguf_str *merges, uint64_t n_merges, 
 
 /* ---- tokenise ----------------------------------------------------------- */
 
-typedef struct {
-    int32_t rank, left, right, size;
-} bpe_pair;
-
-static bool pair_before(const bpe_pair *a, const bpe_pair *b) {
-    return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
-}
-
-static void heap_push(bpe_pair *h, size_t *n, bpe_pair p) {
-    size_t i = (*n)++;
-    while (i > 0) {
-        size_t up = (i - 1) / 2;
-        if (!pair_before(&p, &h[up])) break;
-        h[i] = h[up];
-        i = up;
-    }
-    h[i] = p;
-}
-
-static bpe_pair heap_pop(bpe_pair *h, size_t *n) {
-    bpe_pair top = h[0];
-    bpe_pair last = h[--(*n)];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= *n) break;
-        if (c + 1 < *n && pair_before(&h[c + 1], &h[c])) c++;
-        if (!pair_before(&h[c], &last)) break;
-        h[i] = h[c];
-        i = c;
-    }
-    if (*n > 0) h[i] = last;
-    return top;
-}
-
 static void try_pair(const hone_vocab *v, const char *w, const merge_sym *sym, int32_t l, int32_t r,
-                     bpe_pair *h, size_t *nh) {
+                     merge_pair *h, size_t *nh) {
     if (l < 0 || r < 0) return;
     int32_t rank =
         strtab_get(&v->merge_rank, w + sym[l].start, (size_t)(sym[l].n + sym[r].n), (uint32_t)sym[l].n);
     if (rank < 0) return;
-    bpe_pair p = {rank, l, r, sym[l].n + sym[r].n};
-    heap_push(h, nh, p);
+    merge_pair p = {(double)rank, l, r, sym[l].n + sym[r].n}; /* lower rank first */
+    merge_heap_push(h, nh, p);
 }
 
 /* Ids for a symbol that is not a token: llama.cpp looks up each byte of its
@@ -175,10 +141,10 @@ static hone_status bpe_word(const hone_vocab *v, tok_scratch *s, const char *w, 
     }
     if (n > INT32_MAX / 4) return hone_err(HONE_ERR_INVALID_ARG, "bpe: word of %zu bytes is too long", n);
     if (!scratch_reserve(&s->sym, &s->sym_cap, n * sizeof(merge_sym)) ||
-        !scratch_reserve(&s->heap, &s->heap_cap, 3 * n * sizeof(bpe_pair)))
+        !scratch_reserve(&s->heap, &s->heap_cap, 3 * n * sizeof(merge_pair)))
         return hone_err(HONE_ERR_NOMEM, "bpe: out of memory for a word of %zu bytes", n);
     merge_sym *sym = s->sym;
-    bpe_pair *h = s->heap;
+    merge_pair *h = s->heap;
     size_t nh = 0;
     for (int32_t i = 0; i < (int32_t)n; i++) {
         sym[i].start = i;
@@ -188,7 +154,7 @@ static hone_status bpe_word(const hone_vocab *v, tok_scratch *s, const char *w, 
     }
     for (int32_t i = 1; i < (int32_t)n; i++) try_pair(v, w, sym, i - 1, i, h, &nh);
     while (nh > 0) {
-        bpe_pair p = heap_pop(h, &nh);
+        merge_pair p = merge_heap_pop(h, &nh);
         merge_sym *l = &sym[p.left], *r = &sym[p.right];
         /* Stale if either side has changed since the pair was queued. */
         if (l->n == 0 || r->n == 0 || l->next != p.right || l->n + r->n != p.size) continue;

@@ -16,60 +16,25 @@
 
 #include "core/status.h"
 #include "tokenizer/utf8.h"
+#include "tokenizer/merge_heap.h"
 #include "tokenizer/vocab_internal.h"
 
-typedef struct {
-    float score;
-    int32_t left, right, size;
-} spm_pair;
-
-static bool pair_before(const spm_pair *a, const spm_pair *b) {
-    return a->score > b->score || (a->score == b->score && a->left < b->left);
-}
-
-static void heap_push(spm_pair *h, size_t *n, spm_pair p) {
-    size_t i = (*n)++;
-    while (i > 0) {
-        size_t up = (i - 1) / 2;
-        if (!pair_before(&p, &h[up])) break;
-        h[i] = h[up];
-        i = up;
-    }
-    h[i] = p;
-}
-
-static spm_pair heap_pop(spm_pair *h, size_t *n) {
-    spm_pair top = h[0];
-    spm_pair last = h[--(*n)];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= *n) break;
-        if (c + 1 < *n && pair_before(&h[c + 1], &h[c])) c++;
-        if (!pair_before(&h[c], &last)) break;
-        h[i] = h[c];
-        i = c;
-    }
-    if (*n > 0) h[i] = last;
-    return top;
-}
-
 static void try_pair(const hone_vocab *v, const char *w, const merge_sym *sym, int32_t l, int32_t r,
-                     spm_pair *h, size_t *nh) {
+                     merge_pair *h, size_t *nh) {
     if (l < 0 || r < 0) return;
     int32_t id = strtab_get(&v->text_to_id, w + sym[l].start, (size_t)(sym[l].n + sym[r].n), 0);
     if (id < 0) return;
-    spm_pair p = {v->scores[id], l, r, sym[l].n + sym[r].n};
-    heap_push(h, nh, p);
+    merge_pair p = {-(double)v->scores[id], l, r, sym[l].n + sym[r].n}; /* higher score first */
+    merge_heap_push(h, nh, p);
 }
 
 /* Merge one fragment whose spaces are already escaped. */
 static hone_status spm_run(const hone_vocab *v, tok_scratch *s, const char *w, size_t n) {
     if (!scratch_reserve(&s->sym, &s->sym_cap, n * sizeof(merge_sym)) ||
-        !scratch_reserve(&s->heap, &s->heap_cap, 3 * n * sizeof(spm_pair)))
+        !scratch_reserve(&s->heap, &s->heap_cap, 3 * n * sizeof(merge_pair)))
         return hone_err(HONE_ERR_NOMEM, "spm: out of memory for %zu bytes of text", n);
     merge_sym *sym = s->sym;
-    spm_pair *h = s->heap;
+    merge_pair *h = s->heap;
     size_t nh = 0;
     int32_t ns = 0;
     for (size_t off = 0; off < n;) {
@@ -84,7 +49,7 @@ static hone_status spm_run(const hone_vocab *v, tok_scratch *s, const char *w, s
     }
     for (int32_t i = 1; i < ns; i++) try_pair(v, w, sym, i - 1, i, h, &nh);
     while (nh > 0) {
-        spm_pair p = heap_pop(h, &nh);
+        merge_pair p = merge_heap_pop(h, &nh);
         merge_sym *l = &sym[p.left], *r = &sym[p.right];
         if (l->n == 0 || r->n == 0 || l->n + r->n != p.size) continue; /* stale */
         l->n += r->n;
