@@ -13,15 +13,8 @@ import subprocess
 import sys
 import tempfile
 
-HONE = os.path.join(os.environ.get("HONE_BIN", "build/bin"), "hone")
-SHARED = os.environ.get("HONE_SHARED", os.path.join(os.path.dirname(__file__), "../../../shared"))
-FAILS = []
+from clitest import HONE, FAILS, check, SHARED
 
-
-def check(cond, what):
-    if not cond:
-        FAILS.append(what)
-        print("FAIL:", what)
 
 
 def hone(args, env=None, stdin=b""):

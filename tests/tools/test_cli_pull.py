@@ -24,16 +24,10 @@ import tempfile
 import time
 import zipfile
 
-HONE = os.path.join(os.environ.get("HONE_BIN", "build/bin"), "hone")
+from clitest import HONE, FAILS, check
+
 NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SHA = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
-FAILS = []
-
-
-def check(cond, what):
-    if not cond:
-        FAILS.append(what)
-        print("FAIL:", what)
 
 
 def model_path():

@@ -13,17 +13,10 @@ import subprocess
 import sys
 import tempfile
 
-HONE = os.path.join(os.environ.get("HONE_BIN", "build/bin"), "hone")
-SHARED = os.environ.get("HONE_SHARED", os.path.join(os.path.dirname(__file__), "../../../shared"))
+from clitest import HONE, FAILS, check, SHARED, model_path
+
 GOLDEN = os.path.join(SHARED, "golden/tokenizer")
 SEP = b"\n__ggml_vocab_test__\n"
-FAILS = []
-
-
-def check(cond, what):
-    if not cond:
-        FAILS.append(what)
-        print("FAIL:", what)
 
 
 def tok(args, stdin=b""):
@@ -31,16 +24,6 @@ def tok(args, stdin=b""):
     r = subprocess.run([HONE, "tokenize", *args], capture_output=True, timeout=120, input=stdin)
     check(r.returncode >= 0, f"hone tokenize: killed by signal {-r.returncode}")
     return r
-
-
-def model_path():
-    if os.environ.get("HONE_MODEL"):
-        return os.environ["HONE_MODEL"]
-    cache = os.environ.get("HONE_CACHE") or (
-        os.path.join(os.environ["XDG_CACHE_HOME"], "hone") if os.environ.get("XDG_CACHE_HOME")
-        else os.path.expanduser("~/.cache/hone"))
-    p = os.path.join(cache, "SmolLM2-135M-Instruct.Q4_1.gguf")
-    return p if os.path.exists(p) else None
 
 
 def load_cases(vocab):
