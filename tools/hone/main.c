@@ -21,6 +21,7 @@ static const command commands[] = {
     {"run", cmd_run, "generate a completion for a prompt"},
     {"chat", cmd_chat, "interactive chat with a model (reads user turns from stdin)"},
     {"tokenize", cmd_tokenize, "show how a model's tokenizer splits text"},
+    {"bench", cmd_bench, "measure prompt and generation speed against the memory-bandwidth roofline"},
     {"info", cmd_info, "describe a GGUF file: metadata, tensors, totals"},
     {"pull", cmd_pull, "download the default model (" HONE_DEFAULT_MODEL_FILE ") into the cache"},
 };
