@@ -19,24 +19,7 @@ import subprocess
 import sys
 import tempfile
 
-HONE = os.path.join(os.environ.get("HONE_BIN", "build/bin"), "hone")
-FAILS = []
-
-
-def check(cond, what):
-    if not cond:
-        FAILS.append(what)
-        print("FAIL:", what)
-
-
-def model_path():
-    if os.environ.get("HONE_MODEL"):
-        return os.environ["HONE_MODEL"]
-    cache = os.environ.get("HONE_CACHE") or (
-        os.path.join(os.environ["XDG_CACHE_HOME"], "hone") if os.environ.get("XDG_CACHE_HOME")
-        else os.path.expanduser("~/.cache/hone"))
-    p = os.path.join(cache, "SmolLM2-135M-Instruct.Q4_1.gguf")
-    return p if os.path.exists(p) else None
+from clitest import HONE, FAILS, check, model_path
 
 
 def hone(args):
