@@ -1,8 +1,8 @@
 /*
  * q_legacy.c - the 32-element block formats: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1.
  *
- * Scalar references, bit-compatible with ggml (plus AVX2 versions of the two dot products the
- * default model spends its time in, giving the same bits; see the end of the file):
+ * Scalar references, bit-compatible with ggml (the SIMD variants of the dot products, which give
+ * the same bits, live in src/kernels/cpu/dot_*.c and are chosen there at run time):
  *  - dequantise exactly as ggml defines each format (same float operations, same order);
  *  - quantise the weight formats with ggml's reference rounding: they truncate (x*id + 8.5) and
  *    friends to an integer;
@@ -317,7 +317,7 @@ float hq_dot_q5_1_q8_1(int64_t nb, const void *w, const void *x) {
     return sum;
 }
 
-static float dot_q4_1_q8_1(int64_t nb, const void *w, const void *x) {
+float hq_dot_q4_1_q8_1(int64_t nb, const void *w, const void *x) {
     const block_q4_1 *a = w;
     const block_q8_1 *b = x;
     /* sum_j (d q_j + m) x_j = d * dx * isum + m * (dx * sum q8_j) = ... + m * s. The first term
@@ -341,7 +341,7 @@ static float dot_q4_1_q8_1(int64_t nb, const void *w, const void *x) {
     return lanes8_sum(lane) + summs;
 }
 
-static float dot_q8_0_q8_0(int64_t nb, const void *w, const void *x) {
+float hq_dot_q8_0_q8_0(int64_t nb, const void *w, const void *x) {
     const block_q8_0 *a = w;
     const block_q8_0 *b = x;
     /* eight lanes, lane l taking elements 4l..4l+3 of each block (ggml's AVX2 order; see top) */
@@ -356,85 +356,6 @@ static float dot_q8_0_q8_0(int64_t nb, const void *w, const void *x) {
         }
     }
     return lanes8_sum(lane);
-}
-
-/*
- * AVX2+FMA variants of the two kernels above, chosen at run time on x86-64. They compute the same
- * thing in the same order: the per-lane integer sums are exact however they are formed, each
- * lane's running sum takes the same fused multiply-adds in the same order, and the lanes are
- * added by lanes8_sum. Integer sums go through 16-bit widening and pairwise madd (no saturating
- * byte arithmetic, so any int8 input gives the exact sum). One horizontal add of the pair sums of
- * elements 0..15 (a) and 16..31 (b) leaves the lanes in the order 0 1 4 5 | 2 3 6 7, which a
- * 64-bit permute puts back. Build with -DHONE_NO_SIMD to use the scalar references only.
- */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(HONE_NO_SIMD)
-#include <immintrin.h>
-#define HQ_AVX2_BUILD 1
-
-#define HQ_AVX2 __attribute__((target("avx2,fma,f16c")))
-
-/* lane l = sum of the products of elements 4l..4l+3, as floats */
-static HQ_AVX2 inline __m256 lane_sums(__m256i x_lo, __m256i x_hi, const int8_t *y) {
-    const __m256i y_lo = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)y));
-    const __m256i y_hi = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(y + 16)));
-    const __m256i pa = _mm256_madd_epi16(x_lo, y_lo), pb = _mm256_madd_epi16(x_hi, y_hi);
-    return _mm256_cvtepi32_ps(_mm256_permute4x64_epi64(_mm256_hadd_epi32(pa, pb), 0xD8));
-}
-
-static HQ_AVX2 float lanes8_sum_avx2(__m256 acc) {
-    float lane[8];
-    _mm256_storeu_ps(lane, acc);
-    return lanes8_sum(lane);
-}
-
-static HQ_AVX2 float dot_q4_1_q8_1_avx2(int64_t nb, const void *w, const void *x) {
-    const block_q4_1 *a = w;
-    const block_q8_1 *b = x;
-    const __m128i low4 = _mm_set1_epi8(0xF);
-    __m256 acc = _mm256_setzero_ps();
-    float summs = 0.0f;
-    for (int64_t i = 0; i < nb; i++) {
-        const float dd = _cvtsh_ss(a[i].d) * _cvtsh_ss(b[i].d);
-        summs = fmaf(_cvtsh_ss(a[i].m), _cvtsh_ss(b[i].s), summs);
-        const __m128i q = _mm_loadu_si128((const __m128i *)a[i].qs);
-        const __m256i x_lo = _mm256_cvtepu8_epi16(_mm_and_si128(q, low4));
-        const __m256i x_hi = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(q, 4), low4));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(dd), lane_sums(x_lo, x_hi, b[i].qs), acc);
-    }
-    return lanes8_sum_avx2(acc) + summs;
-}
-
-static HQ_AVX2 float dot_q8_0_q8_0_avx2(int64_t nb, const void *w, const void *x) {
-    const block_q8_0 *a = w;
-    const block_q8_0 *b = x;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < nb; i++) {
-        const float dd = _cvtsh_ss(a[i].d) * _cvtsh_ss(b[i].d);
-        const __m256i x_lo = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a[i].qs));
-        const __m256i x_hi = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(a[i].qs + 16)));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(dd), lane_sums(x_lo, x_hi, b[i].qs), acc);
-    }
-    return lanes8_sum_avx2(acc);
-}
-
-/* __builtin_cpu_supports reads flags libgcc filled in at start-up: cheap next to a row's dot */
-static int cpu_has_avx2(void) {
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-}
-#endif
-
-float hq_dot_q4_1_q8_1(int64_t nb, const void *w, const void *x) {
-#ifdef HQ_AVX2_BUILD
-    if (cpu_has_avx2()) return dot_q4_1_q8_1_avx2(nb, w, x);
-#endif
-    return dot_q4_1_q8_1(nb, w, x);
-}
-
-float hq_dot_q8_0_q8_0(int64_t nb, const void *w, const void *x) {
-#ifdef HQ_AVX2_BUILD
-    if (cpu_has_avx2()) return dot_q8_0_q8_0_avx2(nb, w, x);
-#endif
-    return dot_q8_0_q8_0(nb, w, x);
 }
 
 /* Not a weight format in practice (ggml has no such kernel), but computable in the type table. */

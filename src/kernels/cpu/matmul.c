@@ -1,8 +1,13 @@
 /*
  * matmul.c - quantised weight x activation products split by weight rows.
+ *
+ * The dot product comes from kernels/cpu/dispatch.h, looked up once per call for the active CPU
+ * level; every level gives the scalar reference's bits for the block formats, so the choice never
+ * changes a quantised model's logits.
  */
 #include "kernels/cpu/matmul.h"
 
+#include "kernels/cpu/dispatch.h"
 #include "quant/quant.h"
 
 size_t matmul_act_bytes(hone_type wtype, int64_t n_in, int T) {
@@ -38,6 +43,8 @@ void matmul_quantize_act(threadpool *p, hone_type wtype, const float *x, int64_t
 
 typedef struct {
     const hone_mat *w;
+    hone_vec_dot_fn dot;
+    hone_vec_dot4_fn dot4; /* NULL where the level has no four-row kernel for the type */
     const char *xq;
     size_t xrow;
     int T;
@@ -52,15 +59,30 @@ static void mm_worker(void *ctx, int ith, int nth) {
     const hone_mat *w = j->w;
     long b, e;
     threadpool_split(w->n_out, ith, nth, &b, &e);
-    for (long r = b; r < e; r++) {
+    const hone_vec_dot_fn dot = j->dot;
+    long r = b;
+    /* four rows at a time where a kernel exists: same bits per element as the one-row kernel */
+    if (j->dot4) {
+        for (; r + 4 <= e; r += 4) {
+            const char *wr = (const char *)w->data + (size_t)r * w->row_bytes;
+            for (int t = 0; t < j->T; t++) {
+                float o[4];
+                j->dot4(w->n_in, wr, w->row_bytes, j->xq + (size_t)t * j->xrow, o);
+                float *dst = j->out + (int64_t)t * w->n_out + r;
+                dst[0] = o[0], dst[1] = o[1], dst[2] = o[2], dst[3] = o[3];
+            }
+        }
+    }
+    for (; r < e; r++) {
         const char *wr = (const char *)w->data + (size_t)r * w->row_bytes;
         for (int t = 0; t < j->T; t++)
-            j->out[(int64_t)t * w->n_out + r] = hone_vec_dot(w->type, w->n_in, wr, j->xq + (size_t)t * j->xrow);
+            j->out[(int64_t)t * w->n_out + r] = dot(w->n_in, wr, j->xq + (size_t)t * j->xrow);
     }
 }
 
 void matmul(threadpool *p, const hone_mat *w, const void *xq, int T, float *out) {
-    mm_job j = {w, xq, 0, T, out};
+    mm_job j = {w, kernel_vec_dot(w->type), kernel_vec_dot4(w->type), xq, 0, T, out};
+    if (!j.dot) return; /* not computable: the model loader rejects such weights before this */
     j.xrow = hone_row_size(hone_type_get((uint32_t)w->type)->vec_dot_type, w->n_in);
     threadpool_run(p, mm_worker, &j);
 }

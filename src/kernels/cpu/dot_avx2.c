@@ -1,0 +1,521 @@
+/*
+ * dot_avx2.c - AVX2+FMA+F16C dot products of weight rows with quantised activations.
+ *
+ * Compiled for any x86-64: each function carries its own target attribute and is only reached
+ * through dispatch.c after the CPU has been checked, so the binary still runs on CPUs without
+ * AVX2. Non-x86 builds (and -DHONE_NO_SIMD) compile this file to a table that has no kernels.
+ *
+ * Results, per type, against the scalar references in src/quant:
+ *  - Q4_1 x Q8_1 and Q8_0 x Q8_0 reproduce the references' order exactly (eight float lanes,
+ *    lane l taking elements 4l..4l+3 of every block through one fused multiply-add, lanes added
+ *    as the x86 horizontal sum does): hone's golden logits depend on these bits.
+ *  - Q4_0, Q5_0, Q5_1 and the K-quants give the same bits too, because their references first
+ *    form an exact integer sum per block and only then do float arithmetic, one block after
+ *    another. The SIMD code forms the same integers in any order it likes (integer sums are
+ *    exact) and then evaluates the reference's float expression unchanged. The file is built
+ *    with -std=c11, which turns off floating-point contraction, so `a * b + c` is not silently
+ *    fused in one place and not in the other.
+ *  - F32, F16, BF16 accumulate in float lanes, flushed to a double total every 256 elements; the
+ *    references sum in index order (F32) or in double (F16, BF16), so these agree only within a
+ *    normalised bound (tests/kernels/test_kernels.c).
+ *
+ * Integer products use _mm256_maddubs_epi16 (unsigned x signed bytes, pairs summed to int16 with
+ * saturation). Weight formats put their unsigned quants (at most 63) on the unsigned side, so a pair
+ * sum is at most 2*63*128 and never saturates, for any int8 activation including -128; Q8_0 x Q8_0
+ * needs activations in [-127, 127], which every Q8 quantiser guarantees (see dot_q8_0). Offsets of signed formats (Q4_0's -8,
+ * Q5_0's -16) are subtracted as a second maddubs of the constant, again exact. The K-quants'
+ * offsets and mins use the Q8_K block's bsums (per-16 sums of its quants), as their references
+ * do for the mins; a Q8_K block always carries bsums consistent with its quants.
+ */
+#include "kernels/cpu/dot_avx2.h"
+
+#include <stddef.h>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(HONE_NO_SIMD)
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#include "quant/blocks.h"
+
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+/* ---- shared pieces ---- */
+
+static AVX2 inline int hsum_i32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+static AVX2 inline float hsum_f32(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* The 16 nibbles of a 4-bit block as 32 bytes in element order: low nibbles of bytes 0..15 are
+ * elements 0..15, high nibbles elements 16..31. */
+static AVX2 inline __m256i nibbles32(const uint8_t *qs) {
+    const __m128i q = _mm_loadu_si128((const __m128i *)qs);
+    const __m128i m4 = _mm_set1_epi8(0xF);
+    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m4), _mm_and_si128(q, m4));
+}
+
+/* Byte j = 0xFF where bit j of the little-endian u32 at p is set, else 0. */
+static AVX2 inline __m256i bits32_to_bytes(const uint8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    const __m256i spread = _mm256_setr_epi64x(0x0000000000000000, 0x0101010101010101, 0x0202020202020202,
+                                              0x0303030303030303);
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    const __m256i b = _mm256_shuffle_epi8(_mm256_set1_epi32((int)v), spread);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(b, bit), bit);
+}
+
+/* sum over 32 elements of u * y, exact: u unsigned bytes <= 63, y any int8; as 8 int32 partials */
+static AVX2 inline __m256i udot32(__m256i u, const int8_t *y) {
+    const __m256i p = _mm256_maddubs_epi16(u, _mm256_loadu_si256((const __m256i *)y));
+    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+}
+
+/* sum over 32 elements of (u - off) * y, exact, as 8 int32 partials */
+static AVX2 inline __m256i udot32_off(__m256i u, __m256i off, const int8_t *y) {
+    const __m256i yy = _mm256_loadu_si256((const __m256i *)y);
+    const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(u, yy), _mm256_maddubs_epi16(off, yy));
+    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+}
+
+/* sum of u * y over 32 elements weighted per 16: s0 for elements 0..15, s1 for 16..31 */
+static AVX2 inline __m256i udot32_scaled(__m256i u, const int8_t *y, int s0, int s1) {
+    const __m256i p = _mm256_maddubs_epi16(u, _mm256_loadu_si256((const __m256i *)y));
+    const __m256i s = _mm256_set_m128i(_mm_set1_epi16((short)s1), _mm_set1_epi16((short)s0));
+    return _mm256_madd_epi16(p, s);
+}
+
+/* sum_g bsums[g] * w[g] over the 16 groups of a Q8_K block (w as 16 int16) */
+static AVX2 inline int bsums_dot(const int16_t *bsums, __m256i w) {
+    return hsum_i32(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)bsums), w));
+}
+
+/* ---- Q4_1 x Q8_1 and Q8_0 x Q8_0: the 8-lane order (see the top of src/quant/q_legacy.c) ---- */
+
+/* The x86 horizontal add of eight lanes: fold the upper four onto the lower four, then lanes
+ * 0+2 and 1+3, then the two results - the order of lanes8_sum in q_legacy.c. */
+static AVX2 ALWAYS_INLINE float lanes8_sum(__m256 acc) {
+    float a[8], r[4];
+    _mm256_storeu_ps(a, acc);
+    for (int i = 0; i < 4; i++) r[i] = a[i + 4] + a[i];
+    return (r[0] + r[2]) + (r[1] + r[3]);
+}
+
+/* Lane l = sum of the products of elements 4l..4l+3, as 8 int32. maddubs forms the pair sums of
+ * u * y (exact: u <= 15 here) and a madd with ones adds neighbouring pairs, so with u and y both
+ * in element order the lanes come out in the order the float lanes need. */
+static AVX2 inline __m256i lane_isums_u(__m256i u, const int8_t *y) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, _mm256_loadu_si256((const __m256i *)y)), _mm256_set1_epi16(1));
+}
+
+/* One Q4_1 block into a row's running sums. (d, m) and (d, s) are adjacent halves, converted a
+ * pair at once: lane 0 of their product is d_w * d_x, and lane 1 of the fused running sum `summs`
+ * is fmaf(m, s, summs), block after block. */
+static AVX2 ALWAYS_INLINE void q4_1_step(const block_q4_1 *a, const block_q8_1 *b, __m256 *acc, __m128 *summs) {
+    uint32_t wdm, xds;
+    memcpy(&wdm, &a->d, sizeof wdm);
+    memcpy(&xds, &b->d, sizeof xds);
+    const __m128 wf = _mm_cvtph_ps(_mm_cvtsi32_si128((int)wdm)), xf = _mm_cvtph_ps(_mm_cvtsi32_si128((int)xds));
+    *summs = _mm_fmadd_ps(wf, xf, *summs);
+    const __m256 dd = _mm256_broadcastss_ps(_mm_mul_ss(wf, xf));
+    const __m256 lanes = _mm256_cvtepi32_ps(lane_isums_u(nibbles32(a->qs), b->qs));
+    *acc = _mm256_fmadd_ps(dd, lanes, *acc);
+}
+
+static AVX2 ALWAYS_INLINE float q4_1_finish(__m256 acc, __m128 summs) {
+    return lanes8_sum(acc) + _mm_cvtss_f32(_mm_shuffle_ps(summs, summs, 1));
+}
+
+static AVX2 float dot_q4_1(int64_t n, const void *w, const void *x) {
+    const block_q4_1 *a = w;
+    const block_q8_1 *b = x;
+    const int64_t nb = n / QK4_1;
+    __m256 acc = _mm256_setzero_ps();
+    __m128 summs = _mm_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) q4_1_step(&a[i], &b[i], &acc, &summs);
+    return q4_1_finish(acc, summs);
+}
+
+/* Four rows at once: each row's sums take exactly the steps of dot_q4_1 (same bits), but the four
+ * chains of dependent fused multiply-adds overlap, which one row's single chain cannot. */
+static AVX2 void dot4_q4_1(int64_t n, const void *w, size_t stride, const void *x, float *out) {
+    const block_q4_1 *a0 = w, *a1 = (const void *)((const char *)w + stride),
+                     *a2 = (const void *)((const char *)w + 2 * stride), *a3 = (const void *)((const char *)w + 3 * stride);
+    const block_q8_1 *b = x;
+    const int64_t nb = n / QK4_1;
+    __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+    __m128 s0 = _mm_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    for (int64_t i = 0; i < nb; i++) {
+        q4_1_step(&a0[i], &b[i], &c0, &s0);
+        q4_1_step(&a1[i], &b[i], &c1, &s1);
+        q4_1_step(&a2[i], &b[i], &c2, &s2);
+        q4_1_step(&a3[i], &b[i], &c3, &s3);
+    }
+    out[0] = q4_1_finish(c0, s0);
+    out[1] = q4_1_finish(c1, s1);
+    out[2] = q4_1_finish(c2, s2);
+    out[3] = q4_1_finish(c3, s3);
+}
+
+/* Signed x signed bytes: maddubs needs one unsigned side, so take |a| and move a's sign onto y.
+ * Exact unless y holds -128 where a < 0 (negating -128 wraps): Q8 activations never hold -128, as
+ * both hone's and ggml's quantisers clamp to [-127, 127] (see quant_q8_block in q_legacy.c); with
+ * |y| <= 127 a pair sum is at most 2 * 128 * 127 and never saturates, whatever the weight bytes. */
+static AVX2 ALWAYS_INLINE void q8_0_step(const block_q8_0 *a, const block_q8_0 *b, __m256 *acc) {
+    const float dd = _cvtsh_ss(a->d) * _cvtsh_ss(b->d);
+    const __m256i qa = _mm256_loadu_si256((const __m256i *)a->qs);
+    const __m256i qy = _mm256_loadu_si256((const __m256i *)b->qs);
+    const __m256i p = _mm256_maddubs_epi16(_mm256_abs_epi8(qa), _mm256_sign_epi8(qy, qa));
+    const __m256 lanes = _mm256_cvtepi32_ps(_mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+    *acc = _mm256_fmadd_ps(_mm256_set1_ps(dd), lanes, *acc);
+}
+
+static AVX2 float dot_q8_0(int64_t n, const void *w, const void *x) {
+    const block_q8_0 *a = w;
+    const block_q8_0 *b = x;
+    const int64_t nb = n / QK8_0;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) q8_0_step(&a[i], &b[i], &acc);
+    return lanes8_sum(acc);
+}
+
+/* four rows at once, as dot4_q4_1 */
+static AVX2 void dot4_q8_0(int64_t n, const void *w, size_t stride, const void *x, float *out) {
+    const block_q8_0 *a0 = w, *a1 = (const void *)((const char *)w + stride),
+                     *a2 = (const void *)((const char *)w + 2 * stride), *a3 = (const void *)((const char *)w + 3 * stride);
+    const block_q8_0 *b = x;
+    const int64_t nb = n / QK8_0;
+    __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+    for (int64_t i = 0; i < nb; i++) {
+        q8_0_step(&a0[i], &b[i], &c0);
+        q8_0_step(&a1[i], &b[i], &c1);
+        q8_0_step(&a2[i], &b[i], &c2);
+        q8_0_step(&a3[i], &b[i], &c3);
+    }
+    out[0] = lanes8_sum(c0);
+    out[1] = lanes8_sum(c1);
+    out[2] = lanes8_sum(c2);
+    out[3] = lanes8_sum(c3);
+}
+
+/* ---- Q4_0, Q5_0, Q5_1: exact integer sum per block, then the reference's float expression ---- */
+
+static AVX2 float dot_q4_0(int64_t n, const void *w, const void *x) {
+    const block_q4_0 *a = w;
+    const block_q8_0 *b = x;
+    const int64_t nb = n / QK4_0;
+    const __m256i off = _mm256_set1_epi8(8);
+    float sum = 0.0f;
+    for (int64_t i = 0; i < nb; i++) {
+        const int isum = hsum_i32(udot32_off(nibbles32(a[i].qs), off, b[i].qs));
+        sum += _cvtsh_ss(a[i].d) * _cvtsh_ss(b[i].d) * (float)isum;
+    }
+    return sum;
+}
+
+static AVX2 inline __m256i q5_quants(const uint8_t *qs, const uint8_t *qh) {
+    return _mm256_or_si256(nibbles32(qs), _mm256_and_si256(bits32_to_bytes(qh), _mm256_set1_epi8(0x10)));
+}
+
+static AVX2 float dot_q5_0(int64_t n, const void *w, const void *x) {
+    const block_q5_0 *a = w;
+    const block_q8_0 *b = x;
+    const int64_t nb = n / QK5_0;
+    const __m256i off = _mm256_set1_epi8(16);
+    float sum = 0.0f;
+    for (int64_t i = 0; i < nb; i++) {
+        const int isum = hsum_i32(udot32_off(q5_quants(a[i].qs, a[i].qh), off, b[i].qs));
+        sum += _cvtsh_ss(a[i].d) * _cvtsh_ss(b[i].d) * (float)isum;
+    }
+    return sum;
+}
+
+static AVX2 float dot_q5_1(int64_t n, const void *w, const void *x) {
+    const block_q5_1 *a = w;
+    const block_q8_1 *b = x;
+    const int64_t nb = n / QK5_1;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < nb; i++) {
+        const int isum = hsum_i32(udot32(q5_quants(a[i].qs, a[i].qh), b[i].qs));
+        sum += _cvtsh_ss(a[i].d) * _cvtsh_ss(b[i].d) * (float)isum + _cvtsh_ss(a[i].m) * _cvtsh_ss(b[i].s);
+    }
+    return sum;
+}
+
+/* ---- K-quants x Q8_K (element orders: see the top of src/quant/q_kquants.c) ---- */
+
+static AVX2 float dot_q2_K(int64_t n, const void *w, const void *x) {
+    const block_q2_K *a = w;
+    const block_q8_K *b = x;
+    const int64_t nb = n / QK_K;
+    const __m256i m3 = _mm256_set1_epi8(3);
+    float sum = 0.0f;
+    for (int64_t i = 0; i < nb; i++) {
+        const __m128i sc8 = _mm_loadu_si128((const __m128i *)a[i].scales);
+        const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc8, 4), _mm_set1_epi8(0xF)));
+        const int summs = bsums_dot(b[i].bsums, mins);
+        __m256i acc = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(a[i].qs + 32 * h));
+            for (int j = 0; j < 4; j++) {
+                const int g = 8 * h + 2 * j;
+                const __m256i u = _mm256_and_si256(_mm256_srli_epi16(q, 2 * j), m3);
+                acc = _mm256_add_epi32(acc, udot32_scaled(u, b[i].qs + 128 * h + 32 * j, a[i].scales[g] & 0xF,
+                                                          a[i].scales[g + 1] & 0xF));
+            }
+        }
+        const int isum = hsum_i32(acc);
+        const float dall = b[i].d * _cvtsh_ss(a[i].d);
+        const float dmin = b[i].d * _cvtsh_ss(a[i].dmin);
+        sum += dall * (float)isum - dmin * (float)summs;
+    }
+    return sum;
+}
+
+static AVX2 float dot_q3_K(int64_t n, const void *w, const void *x) {
+    const block_q3_K *a = w;
+    const block_q8_K *b = x;
+    const int64_t nb = n / QK_K;
+    const __m256i m3 = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
+    float sum = 0.0f;
+    for (int64_t i = 0; i < nb; i++) {
+        int8_t sc[16];
+        hq_q3k_scales(a[i].scales, sc);
+        /* value = low2 - 4 + 4 * hbit: sum (low2 + 4 * hbit) * y, minus 4 * sum_g sc_g * bsum_g */
+        const int offs = bsums_dot(b[i].bsums, _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc)));
+        const __m256i hm = _mm256_loadu_si256((const __m256i *)a[i].hmask);
+        __m256i acc = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(a[i].qs + 32 * h));
+            for (int j = 0; j < 4; j++) {
+                const int g = 8 * h + 2 * j;
+                const __m256i bit = _mm256_set1_epi8((char)(1u << (4 * h + j)));
+                const __m256i hb = _mm256_cmpeq_epi8(_mm256_and_si256(hm, bit), bit);
+                const __m256i u = _mm256_add_epi8(_mm256_and_si256(_mm256_srli_epi16(q, 2 * j), m3),
+                                                  _mm256_and_si256(hb, four));
+                acc = _mm256_add_epi32(acc, udot32_scaled(u, b[i].qs + 128 * h + 32 * j, sc[g], sc[g + 1]));
+            }
+        }
+        const int isum = hsum_i32(acc) - 4 * offs;
+        sum += _cvtsh_ss(a[i].d) * b[i].d * (float)isum;
+    }
+    return sum;
+}
+
+/* Q4_K and Q5_K share scales, mins and float step; q5 adds the fifth bits from qh. */
+static AVX2 inline float k4_block(const block_q8_K *by, const uint8_t *sm, hone_f16 d, hone_f16 dmin,
+                                  const uint8_t *qs, const uint8_t *qh) {
+    /* The 12 scale bytes as three words: the first four scales and mins are the low 6 bits of
+     * words 0 and 1; the last four take their low 4 bits from the nibbles of word 2 and their top
+     * 2 bits from the spare top bits of words 0 (scales) and 1 (mins) - hq_k4_scale_min's layout,
+     * four at a time. */
+    uint32_t wd[3], scw[2], mnw[2];
+    memcpy(wd, sm, sizeof wd);
+    scw[0] = wd[0] & 0x3f3f3f3fu;
+    mnw[0] = wd[1] & 0x3f3f3f3fu;
+    scw[1] = (wd[2] & 0x0f0f0f0fu) | (((wd[0] >> 6) & 0x03030303u) << 4);
+    mnw[1] = ((wd[2] >> 4) & 0x0f0f0f0fu) | (((wd[1] >> 6) & 0x03030303u) << 4);
+    uint8_t sc[8];
+    memcpy(sc, scw, sizeof sc);
+    /* bsums groups 2g and 2g+1 belong to sub-block g: pair them, then weight by the mins */
+    const __m256i pairs = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)by->bsums), _mm256_set1_epi16(1));
+    const __m256i mins = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)mnw));
+    const int summs = hsum_i32(_mm256_mullo_epi32(pairs, mins));
+    const __m256i m4 = _mm256_set1_epi8(0xF), sixteen = _mm256_set1_epi8(16);
+    const __m256i hq = qh ? _mm256_loadu_si256((const __m256i *)qh) : _mm256_setzero_si256();
+    __m256i acc = _mm256_setzero_si256();
+    for (int c = 0; c < 4; c++) {
+        const __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
+        __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+        if (qh) {
+            const __m256i b1 = _mm256_set1_epi8((char)(1u << (2 * c))), b2 = _mm256_set1_epi8((char)(2u << (2 * c)));
+            lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hq, b1), b1), sixteen));
+            hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hq, b2), b2), sixteen));
+        }
+        const __m256i plo = _mm256_madd_epi16(
+            _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(by->qs + 64 * c))),
+            _mm256_set1_epi16((short)sc[2 * c]));
+        const __m256i phi = _mm256_madd_epi16(
+            _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(by->qs + 64 * c + 32))),
+            _mm256_set1_epi16((short)sc[2 * c + 1]));
+        acc = _mm256_add_epi32(acc, _mm256_add_epi32(plo, phi));
+    }
+    const int isum = hsum_i32(acc);
+    const float df = _cvtsh_ss(d) * by->d;
+    const float dm = _cvtsh_ss(dmin) * by->d;
+    return df * (float)isum - dm * (float)summs;
+}
+
+static AVX2 float dot_q4_K(int64_t n, const void *w, const void *x) {
+    const block_q4_K *a = w;
+    const block_q8_K *b = x;
+    const int64_t nb = n / QK_K;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < nb; i++) sum += k4_block(&b[i], a[i].scales, a[i].d, a[i].dmin, a[i].qs, NULL);
+    return sum;
+}
+
+static AVX2 float dot_q5_K(int64_t n, const void *w, const void *x) {
+    const block_q5_K *a = w;
+    const block_q8_K *b = x;
+    const int64_t nb = n / QK_K;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < nb; i++) sum += k4_block(&b[i], a[i].scales, a[i].d, a[i].dmin, a[i].qs, a[i].qh);
+    return sum;
+}
+
+static AVX2 float dot_q6_K(int64_t n, const void *w, const void *x) {
+    const block_q6_K *a = w;
+    const block_q8_K *b = x;
+    const int64_t nb = n / QK_K;
+    const __m256i m4 = _mm256_set1_epi8(0xF), m3 = _mm256_set1_epi8(3), m30 = _mm256_set1_epi8(0x30);
+    float sum = 0.0f;
+    for (int64_t i = 0; i < nb; i++) {
+        /* value = u - 32 with u = low4 | high2 << 4 in 0..63: sum u * y, minus 32 * sum_g sc_g * bsum_g */
+        const int offs =
+            bsums_dot(b[i].bsums, _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a[i].scales)));
+        __m256i acc = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            const __m256i l0 = _mm256_loadu_si256((const __m256i *)(a[i].ql + 64 * h));
+            const __m256i l1 = _mm256_loadu_si256((const __m256i *)(a[i].ql + 64 * h + 32));
+            const __m256i hh = _mm256_loadu_si256((const __m256i *)(a[i].qh + 32 * h));
+            const __m256i u[4] = {
+                _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(hh, m3), 4)),
+                _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(hh, 2), m30)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(hh, m30)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                _mm256_and_si256(_mm256_srli_epi16(hh, 2), m30)),
+            };
+            for (int k = 0; k < 4; k++) {
+                const int g = 8 * h + 2 * k;
+                acc = _mm256_add_epi32(
+                    acc, udot32_scaled(u[k], b[i].qs + 128 * h + 32 * k, a[i].scales[g], a[i].scales[g + 1]));
+            }
+        }
+        const int isum = hsum_i32(acc) - 32 * offs;
+        sum += _cvtsh_ss(a[i].d) * b[i].d * (float)isum;
+    }
+    return sum;
+}
+
+/* ---- float formats: float lanes, a double total every CHUNK elements ---- */
+
+#define CHUNK 256
+
+static AVX2 inline __m256 load_f16x8(const hone_f16 *p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+}
+
+static AVX2 inline __m256 load_bf16x8(const hone_bf16 *p) {
+    const __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+}
+
+static AVX2 float dot_f32(int64_t n, const void *w, const void *x) {
+    const float *a = w, *b = x;
+    double total = 0.0;
+    int64_t i = 0;
+    while (n - i >= 32) {
+        const int64_t end = i + CHUNK < n ? i + CHUNK : n;
+        __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+        for (; i + 32 <= end; i += 32) {
+            s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+            s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+            s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
+            s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
+        }
+        total += hsum_f32(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    }
+    for (; i < n; i++) total += (double)a[i] * (double)b[i];
+    return (float)total;
+}
+
+static AVX2 float dot_f16(int64_t n, const void *w, const void *x) {
+    const hone_f16 *a = w, *b = x;
+    double total = 0.0;
+    int64_t i = 0;
+    while (n - i >= 32) {
+        const int64_t end = i + CHUNK < n ? i + CHUNK : n;
+        __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+        for (; i + 32 <= end; i += 32) {
+            s0 = _mm256_fmadd_ps(load_f16x8(a + i), load_f16x8(b + i), s0);
+            s1 = _mm256_fmadd_ps(load_f16x8(a + i + 8), load_f16x8(b + i + 8), s1);
+            s2 = _mm256_fmadd_ps(load_f16x8(a + i + 16), load_f16x8(b + i + 16), s2);
+            s3 = _mm256_fmadd_ps(load_f16x8(a + i + 24), load_f16x8(b + i + 24), s3);
+        }
+        total += hsum_f32(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    }
+    for (; i < n; i++) total += (double)(_cvtsh_ss(a[i]) * _cvtsh_ss(b[i]));
+    return (float)total;
+}
+
+static AVX2 float dot_bf16(int64_t n, const void *w, const void *x) {
+    const hone_bf16 *a = w, *b = x;
+    double total = 0.0;
+    int64_t i = 0;
+    while (n - i >= 32) {
+        const int64_t end = i + CHUNK < n ? i + CHUNK : n;
+        __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+        for (; i + 32 <= end; i += 32) {
+            s0 = _mm256_fmadd_ps(load_bf16x8(a + i), load_bf16x8(b + i), s0);
+            s1 = _mm256_fmadd_ps(load_bf16x8(a + i + 8), load_bf16x8(b + i + 8), s1);
+            s2 = _mm256_fmadd_ps(load_bf16x8(a + i + 16), load_bf16x8(b + i + 16), s2);
+            s3 = _mm256_fmadd_ps(load_bf16x8(a + i + 24), load_bf16x8(b + i + 24), s3);
+        }
+        total += hsum_f32(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    }
+    for (; i < n; i++) total += (double)(hone_bf16_to_f32(a[i]) * hone_bf16_to_f32(b[i]));
+    return (float)total;
+}
+
+hone_vec_dot_fn kernel_vec_dot_avx2(hone_type t) {
+    switch (t) {
+    case HONE_TYPE_F32: return dot_f32;
+    case HONE_TYPE_F16: return dot_f16;
+    case HONE_TYPE_BF16: return dot_bf16;
+    case HONE_TYPE_Q4_0: return dot_q4_0;
+    case HONE_TYPE_Q4_1: return dot_q4_1;
+    case HONE_TYPE_Q5_0: return dot_q5_0;
+    case HONE_TYPE_Q5_1: return dot_q5_1;
+    case HONE_TYPE_Q8_0: return dot_q8_0;
+    case HONE_TYPE_Q2_K: return dot_q2_K;
+    case HONE_TYPE_Q3_K: return dot_q3_K;
+    case HONE_TYPE_Q4_K: return dot_q4_K;
+    case HONE_TYPE_Q5_K: return dot_q5_K;
+    case HONE_TYPE_Q6_K: return dot_q6_K;
+    default: return NULL; /* Q8_1, Q8_K as weights: no file stores them; the scalar kernel serves */
+    }
+}
+
+hone_vec_dot4_fn kernel_vec_dot4_avx2(hone_type t) {
+    switch (t) {
+    case HONE_TYPE_Q4_1: return dot4_q4_1;
+    case HONE_TYPE_Q8_0: return dot4_q8_0;
+    default: return NULL;
+    }
+}
+
+#else
+
+hone_vec_dot_fn kernel_vec_dot_avx2(hone_type t) {
+    (void)t;
+    return NULL;
+}
+
+hone_vec_dot4_fn kernel_vec_dot4_avx2(hone_type t) {
+    (void)t;
+    return NULL;
+}
+
+#endif
