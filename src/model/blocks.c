@@ -98,13 +98,77 @@ hone_status blk_vec(const hone_model *m, const float **out, int64_t n, bool opti
 
 /* ---- blocks ---- */
 
-void blk_embed(const hone_model *m, hone_fwd_state *st, const hone_fwd_token *toks, int T) {
-    const int n = m->hp.n_embd;
-    for (int t = 0; t < T; t++) mat_get_row(&m->tok_embd, toks[t].token, st->x + (int64_t)t * n);
+/* The element-wise steps of a batch run split over tokens (or, for one token, over aligned groups
+ * of its elements); each element is computed by the same operations as in a serial loop. */
+typedef struct {
+    const hone_model *m;
+    const hone_fwd_token *toks;
+    float *out;
+    const float *x, *y, *w;
+    int T, n;
+    float eps;
+} rows_job;
+
+static void embed_worker(void *ctx, int ith, int nth) {
+    const rows_job *j = ctx;
+    long b, e;
+    threadpool_split(j->T, ith, nth, &b, &e);
+    for (long t = b; t < e; t++) mat_get_row(&j->m->tok_embd, j->toks[t].token, j->out + t * j->n);
 }
 
-void blk_rmsnorm(float *out, const float *x, const float *w, int T, int n, float eps) {
-    for (int t = 0; t < T; t++) op_rmsnorm(out + (int64_t)t * n, x + (int64_t)t * n, w, n, eps);
+void blk_embed(const hone_model *m, hone_fwd_state *st, const hone_fwd_token *toks, int T) {
+    rows_job j = {.m = m, .toks = toks, .out = st->x, .T = T, .n = m->hp.n_embd};
+    if (T == 1)
+        embed_worker(&j, 0, 1);
+    else
+        threadpool_run(st->pool, embed_worker, &j);
+}
+
+static void rmsnorm_worker(void *ctx, int ith, int nth) {
+    const rows_job *j = ctx;
+    long b, e;
+    threadpool_split(j->T, ith, nth, &b, &e);
+    for (long t = b; t < e; t++) op_rmsnorm(j->out + t * j->n, j->x + t * j->n, j->w, j->n, j->eps);
+}
+
+void blk_rmsnorm(threadpool *pool, float *out, const float *x, const float *w, int T, int n, float eps) {
+    rows_job j = {.out = out, .x = x, .w = w, .T = T, .n = n, .eps = eps};
+    /* one row is a microsecond of work: not worth waking the pool */
+    if (T == 1)
+        rmsnorm_worker(&j, 0, 1);
+    else
+        threadpool_run(pool, rmsnorm_worker, &j);
+}
+
+static void add_worker(void *ctx, int ith, int nth) {
+    const rows_job *j = ctx;
+    long b, e;
+    threadpool_split(j->T, ith, nth, &b, &e);
+    for (long t = b; t < e; t++) op_add(j->out + t * j->n, j->y + t * j->n, j->n);
+}
+
+void blk_add(threadpool *pool, float *x, const float *y, int T, int n) {
+    rows_job j = {.out = x, .y = y, .T = T, .n = n};
+    if (T == 1)
+        add_worker(&j, 0, 1);
+    else
+        threadpool_run(pool, add_worker, &j);
+}
+
+/* op_swiglu takes libm's expf for the elements past the last whole group of sixteen in a row and
+ * the polynomial for the rest, so a part of one row must start at a multiple of sixteen: then the
+ * part holding the row's end also holds its tail, and every element takes the same branch as in a
+ * call over the whole row. */
+static void swiglu_worker(void *ctx, int ith, int nth) {
+    const rows_job *j = ctx;
+    long b, e;
+    if (j->T == 1) {
+        threadpool_split_aligned(j->n, 16, ith, nth, &b, &e);
+        if (e > b) op_swiglu(j->out + b, j->x + b, j->y + b, (int)(e - b));
+        return;
+    }
+    threadpool_split(j->T, ith, nth, &b, &e);
+    for (long t = b; t < e; t++) op_swiglu(j->out + t * j->n, j->x + t * j->n, j->y + t * j->n, j->n);
 }
 
 void blk_linear(hone_fwd_state *st, int n, const hone_mat *const *mats, const float *const *bias, float *const *outs,
@@ -131,19 +195,29 @@ typedef struct {
     int il;
 } attn_job;
 
-static void rope_store_worker(void *ctx, int ith, int nth) {
-    attn_job *j = ctx;
+/* RoPE and the cache store, one head at a time: unit u of a token is query head u (u < n_head) or
+ * key/value head u - n_head. op_rope_norm treats every head alike and independently, so rotating
+ * heads one by one gives the bits of rotating the whole row. */
+static void rope_store(const attn_job *j, int ith, int nth) {
     const hone_hparams *hp = &j->m->hp;
-    const int qdim = hp->n_head * hp->head_dim, kvdim = hp->n_head_kv * hp->head_dim;
+    const int hd = hp->head_dim, qdim = hp->n_head * hd, kvdim = hp->n_head_kv * hd;
+    const int units = hp->n_head + hp->n_head_kv;
     long b, e;
-    threadpool_split(j->T, ith, nth, &b, &e);
-    for (long t = b; t < e; t++) {
-        float *q = j->st->q + t * qdim, *k = j->st->kx + t * kvdim, *v = j->st->vx + t * kvdim;
-        op_rope_norm(q, hp->n_head, hp->head_dim, hp->rope_dim, j->toks[t].pos, hp->rope_base);
-        op_rope_norm(k, hp->n_head_kv, hp->head_dim, hp->rope_dim, j->toks[t].pos, hp->rope_base);
-        hone_f16 *kc = j->st->k[j->il] + (int64_t)j->toks[t].cell * kvdim;
-        hone_f16 *vc = j->st->v[j->il] + (int64_t)j->toks[t].cell * kvdim;
-        for (int d = 0; d < kvdim; d++) {
+    threadpool_split((long)j->T * units, ith, nth, &b, &e);
+    for (long i = b; i < e; i++) {
+        const int t = (int)(i / units), u = (int)(i % units);
+        const int32_t pos = j->toks[t].pos;
+        if (u < hp->n_head) {
+            op_rope_norm(j->st->q + (int64_t)t * qdim + u * hd, 1, hd, hp->rope_dim, pos, hp->rope_base);
+            continue;
+        }
+        const int off = (u - hp->n_head) * hd;
+        float *k = j->st->kx + (int64_t)t * kvdim + off;
+        const float *v = j->st->vx + (int64_t)t * kvdim + off;
+        op_rope_norm(k, 1, hd, hp->rope_dim, pos, hp->rope_base);
+        hone_f16 *kc = j->st->k[j->il] + (int64_t)j->toks[t].cell * kvdim + off;
+        hone_f16 *vc = j->st->v[j->il] + (int64_t)j->toks[t].cell * kvdim + off;
+        for (int d = 0; d < hd; d++) {
             kc[d] = hone_f32_to_f16(k[d]);
             vc[d] = hone_f32_to_f16(v[d]);
         }
@@ -171,6 +245,10 @@ static op_f16dot_order attn_order(const hone_fwd_token *toks, int T, int t) {
 
 static void attn_worker(void *ctx, int ith, int nth) {
     attn_job *j = ctx;
+    rope_store(j, ith, nth);
+    /* All K/V of the batch are stored before any query reads the cache, so a
+     * token sees the earlier tokens of its sequence in the same batch. */
+    threadpool_barrier(j->st->pool);
     const hone_hparams *hp = &j->m->hp;
     const int hd = hp->head_dim, qdim = hp->n_head * hd, kvdim = hp->n_head_kv * hd;
     const int group = hp->n_head / hp->n_head_kv;
@@ -194,9 +272,6 @@ static void attn_worker(void *ctx, int ith, int nth) {
 
 void blk_attention(const hone_model *m, hone_fwd_state *st, int il, const hone_fwd_token *toks, int T) {
     attn_job j = {m, st, toks, T, il};
-    /* All K/V of the batch are stored before any query reads the cache, so a
-     * token sees the earlier tokens of its sequence in the same batch. */
-    threadpool_run(st->pool, rope_store_worker, &j);
     threadpool_run(st->pool, attn_worker, &j);
 }
 
@@ -205,12 +280,96 @@ void blk_ffn_swiglu(const hone_model *m, hone_fwd_state *st, const hone_layer *L
     const hone_mat *gu[2] = {&L->w_gate, &L->w_up};
     float *const outs[2] = {st->gate, st->up};
     blk_linear(st, 2, gu, NULL, outs, st->xn, T);
-    for (int t = 0; t < T; t++)
-        op_swiglu(st->gate + (int64_t)t * n_ff, st->gate + (int64_t)t * n_ff, st->up + (int64_t)t * n_ff, n_ff);
+    rows_job sj = {.out = st->gate, .x = st->gate, .y = st->up, .T = T, .n = n_ff};
+    threadpool_run(st->pool, swiglu_worker, &sj);
     const hone_mat *down = &L->w_down;
     float *const o[1] = {st->tmp};
     blk_linear(st, 1, &down, NULL, o, st->gate, T);
-    for (int t = 0; t < T; t++) op_add(st->x + (int64_t)t * n, st->tmp + (int64_t)t * n, n);
+    blk_add(st->pool, st->x, st->tmp, T, n);
+}
+
+/* ---- one decode step of a layer as one parallel job ----
+ *
+ * For one token the layer's steps are a few microseconds each, so the cost of starting a job and
+ * waiting for it (nine jobs per layer on the general path) is a visible part of a token. Here the
+ * whole layer is one job whose phases are separated by barriers; the serial steps (norm and
+ * activation quantisation, a few hundred elements) run on thread 0 between two barriers. Every
+ * element is computed by the same calls as on the general path: the matrix products run on
+ * row ranges of the weights (a view of rows [b, e) is the same matrix for those rows), the
+ * residual adds and SwiGLU on the rows a thread has just produced. */
+
+typedef struct {
+    const hone_model *m;
+    hone_fwd_state *st;
+    const hone_layer *L;
+    const hone_fwd_token *tok;
+    attn_job attn;
+} layer_job;
+
+/* out[r] = w[r] . xq (+ bias[r]) for this thread's rows of w; parts are aligned to four rows for
+ * the multi-row kernels (or to `align` when the caller needs more). Returns the part. */
+static void rows_matmul(const hone_mat *w, const float *bias, const void *xq, float *out, long align, int ith,
+                        int nth, long *b, long *e) {
+    threadpool_split_aligned(w->n_out, align, ith, nth, b, e);
+    if (*e <= *b) return;
+    hone_mat part = *w;
+    part.data = (const char *)w->data + (size_t)*b * w->row_bytes;
+    part.n_out = *e - *b;
+    matmul(NULL, &part, xq, 1, out + *b);
+    if (bias) op_add(out + *b, bias + *b, (int)(*e - *b));
+}
+
+static void norm_quantize(const hone_model *m, hone_fwd_state *st, const float *w, hone_type wtype) {
+    const int n = m->hp.n_embd;
+    op_rmsnorm(st->xn, st->x, w, n, m->hp.rms_eps);
+    matmul_quantize_act(NULL, wtype, st->xn, n, 1, st->xq);
+}
+
+static void decode_layer_worker(void *ctx, int ith, int nth) {
+    layer_job *j = ctx;
+    const hone_layer *L = j->L;
+    hone_fwd_state *st = j->st;
+    threadpool *pool = st->pool;
+    long b, e;
+
+    if (ith == 0) norm_quantize(j->m, st, L->attn_norm, L->wq.type);
+    threadpool_barrier(pool);
+    rows_matmul(&L->wq, L->bq, st->xq, st->q, 4, ith, nth, &b, &e);
+    rows_matmul(&L->wk, L->bk, st->xq, st->kx, 4, ith, nth, &b, &e);
+    rows_matmul(&L->wv, L->bv, st->xq, st->vx, 4, ith, nth, &b, &e);
+    threadpool_barrier(pool);
+    attn_worker(&j->attn, ith, nth); /* RoPE + store, barrier, attention */
+    threadpool_barrier(pool);
+    if (ith == 0) matmul_quantize_act(NULL, L->wo.type, st->att, L->wo.n_in, 1, st->xq);
+    threadpool_barrier(pool);
+    rows_matmul(&L->wo, NULL, st->xq, st->tmp, 4, ith, nth, &b, &e);
+    if (e > b) op_add(st->x + b, st->tmp + b, (int)(e - b));
+    threadpool_barrier(pool);
+    if (ith == 0) norm_quantize(j->m, st, L->ffn_norm, L->w_gate.type);
+    threadpool_barrier(pool);
+    /* sixteen-aligned parts: see swiglu_worker */
+    rows_matmul(&L->w_gate, NULL, st->xq, st->gate, 16, ith, nth, &b, &e);
+    rows_matmul(&L->w_up, NULL, st->xq, st->up, 16, ith, nth, &b, &e);
+    if (e > b) op_swiglu(st->gate + b, st->gate + b, st->up + b, (int)(e - b));
+    threadpool_barrier(pool);
+    if (ith == 0) matmul_quantize_act(NULL, L->w_down.type, st->gate, L->w_down.n_in, 1, st->xq);
+    threadpool_barrier(pool);
+    rows_matmul(&L->w_down, NULL, st->xq, st->tmp, 4, ith, nth, &b, &e);
+    if (e > b) op_add(st->x + b, st->tmp + b, (int)(e - b));
+}
+
+static hone_type vec_dot_type(const hone_mat *w) { return hone_type_get((uint32_t)w->type)->vec_dot_type; }
+
+bool blk_decode_layer(const hone_model *m, hone_fwd_state *st, const hone_layer *L, int il,
+                      const hone_fwd_token *tok) {
+    /* one quantised copy of the input serves Q, K and V (and gate and up) only when they share an
+     * activation type; otherwise the general path quantises once per type */
+    if (vec_dot_type(&L->wk) != vec_dot_type(&L->wq) || vec_dot_type(&L->wv) != vec_dot_type(&L->wq) ||
+        vec_dot_type(&L->w_up) != vec_dot_type(&L->w_gate) || L->w_gate.n_out != L->w_up.n_out)
+        return false;
+    layer_job j = {m, st, L, tok, {m, st, tok, 1, il}};
+    threadpool_run(st->pool, decode_layer_worker, &j);
+    return true;
 }
 
 void blk_logits(const hone_model *m, hone_fwd_state *st, const hone_fwd_token *toks, int T, float *logits) {

@@ -78,7 +78,8 @@ static void llama_forward(const hone_model *m, hone_fwd_state *st, const hone_fw
     blk_embed(m, st, toks, T);
     for (int il = 0; il < hp->n_layer; il++) {
         const hone_layer *L = &m->layers[il];
-        blk_rmsnorm(st->xn, st->x, L->attn_norm, T, n, hp->rms_eps);
+        if (T == 1 && blk_decode_layer(m, st, L, il, toks)) continue;
+        blk_rmsnorm(st->pool, st->xn, st->x, L->attn_norm, T, n, hp->rms_eps);
         const hone_mat *qkv[3] = {&L->wq, &L->wk, &L->wv};
         const float *bias[3] = {L->bq, L->bk, L->bv};
         float *const outs[3] = {st->q, st->kx, st->vx};
@@ -87,9 +88,8 @@ static void llama_forward(const hone_model *m, hone_fwd_state *st, const hone_fw
         const hone_mat *wo = &L->wo;
         float *const o[1] = {st->tmp};
         blk_linear(st, 1, &wo, NULL, o, st->att, T);
-        for (int t = 0; t < T; t++)
-            for (int i = 0; i < n; i++) st->x[(int64_t)t * n + i] += st->tmp[(int64_t)t * n + i];
-        blk_rmsnorm(st->xn, st->x, L->ffn_norm, T, n, hp->rms_eps);
+        blk_add(st->pool, st->x, st->tmp, T, n);
+        blk_rmsnorm(st->pool, st->xn, st->x, L->ffn_norm, T, n, hp->rms_eps);
         blk_ffn_swiglu(m, st, L, T);
     }
     blk_logits(m, st, toks, T, logits);
