@@ -42,6 +42,9 @@ const char *hone_status_str(hone_status s);
 
 typedef int32_t hone_token;
 
+/* The CPU kernel level in use: "scalar", "avx2", ... (HONE_CPU forces one). */
+const char *hone_cpu_backend(void);
+
 /* ---- model ------------------------------------------------------------- */
 
 typedef struct hone_model hone_model;

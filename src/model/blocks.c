@@ -312,10 +312,7 @@ static void rows_matmul(const hone_mat *w, const float *bias, const void *xq, fl
                         int nth, long *b, long *e) {
     threadpool_split_aligned(w->n_out, align, ith, nth, b, e);
     if (*e <= *b) return;
-    hone_mat part = *w;
-    part.data = (const char *)w->data + (size_t)*b * w->row_bytes;
-    part.n_out = *e - *b;
-    matmul(NULL, &part, xq, 1, out + *b);
+    matmul_rows(w, xq, 1, out, *b, *e);
     if (bias) op_add(out + *b, bias + *b, (int)(*e - *b));
 }
 

@@ -225,7 +225,9 @@ int cmd_run(int argc, char **argv) {
         goto done;
     }
     const double load_s = cli_now() - t0;
-    if (!quiet) fprintf(stderr, "hone run: loaded %s (%s) in %.2f s\n", hone_model_desc(model), path, load_s);
+    if (!quiet)
+        fprintf(stderr, "hone run: loaded %s (%s) in %.2f s; cpu kernels: %s\n", hone_model_desc(model), path, load_s,
+                hone_cpu_backend());
 
     if (chat) {
         templated = chat_prompt(model, system, prompt, &rc);

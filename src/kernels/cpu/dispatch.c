@@ -7,6 +7,7 @@
  * one relaxed atomic load, and matmul looks its kernel up once per call, not per row.
  */
 #include "kernels/cpu/dispatch.h"
+#include "hone.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -129,3 +130,5 @@ hone_vec_dot4_fn kernel_vec_dot4_at(hone_type t, kernel_level level) {
 }
 
 hone_vec_dot4_fn kernel_vec_dot4(hone_type t) { return kernel_vec_dot4_at(t, kernel_cpu_level()); }
+
+const char *hone_cpu_backend(void) { return kernel_cpu_level_name(kernel_cpu_level()); }

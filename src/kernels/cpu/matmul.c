@@ -51,14 +51,10 @@ typedef struct {
     float *out;
 } mm_job;
 
-/* Each thread takes a contiguous range of weight rows and streams each row
- * once for all T tokens; every element is one dot product, so the split
- * never changes a result. */
-static void mm_worker(void *ctx, int ith, int nth) {
-    mm_job *j = ctx;
+/* Rows [b, e) of W for all T tokens, streaming each weight row once; every
+ * element is one dot product, so how rows are split never changes a result. */
+static void mm_range(const mm_job *j, long b, long e) {
     const hone_mat *w = j->w;
-    long b, e;
-    threadpool_split(w->n_out, ith, nth, &b, &e);
     const hone_vec_dot_fn dot = j->dot;
     long r = b;
     /* four rows at a time where a kernel exists: same bits per element as the one-row kernel */
@@ -80,11 +76,27 @@ static void mm_worker(void *ctx, int ith, int nth) {
     }
 }
 
+static void mm_worker(void *ctx, int ith, int nth) {
+    mm_job *j = ctx;
+    long b, e;
+    threadpool_split(j->w->n_out, ith, nth, &b, &e);
+    mm_range(j, b, e);
+}
+
+static bool mm_init(mm_job *j, const hone_mat *w, const void *xq, int T, float *out) {
+    *j = (mm_job){w, kernel_vec_dot(w->type), kernel_vec_dot4(w->type), xq, 0, T, out};
+    j->xrow = hone_row_size(hone_type_get((uint32_t)w->type)->vec_dot_type, w->n_in);
+    return j->dot != NULL; /* not computable: the model loader rejects such weights before this */
+}
+
 void matmul(threadpool *p, const hone_mat *w, const void *xq, int T, float *out) {
-    mm_job j = {w, kernel_vec_dot(w->type), kernel_vec_dot4(w->type), xq, 0, T, out};
-    if (!j.dot) return; /* not computable: the model loader rejects such weights before this */
-    j.xrow = hone_row_size(hone_type_get((uint32_t)w->type)->vec_dot_type, w->n_in);
-    threadpool_run(p, mm_worker, &j);
+    mm_job j;
+    if (mm_init(&j, w, xq, T, out)) threadpool_run(p, mm_worker, &j);
+}
+
+void matmul_rows(const hone_mat *w, const void *xq, int T, float *out, int64_t r0, int64_t r1) {
+    mm_job j;
+    if (mm_init(&j, w, xq, T, out) && r0 < r1) mm_range(&j, (long)r0, (long)r1);
 }
 
 void mat_get_row(const hone_mat *w, int64_t r, float *out) {

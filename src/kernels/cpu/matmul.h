@@ -33,6 +33,10 @@ void matmul_quantize_act(threadpool *p, hone_type wtype, const float *x, int64_t
 /* out[t * n_out + r] = W[r] . x[t] for t < T, r < n_out. */
 void matmul(threadpool *p, const hone_mat *w, const void *xq, int T, float *out);
 
+/* Rows [r0, r1) of the same product, on the calling thread (for callers that
+ * split the rows themselves inside a larger parallel job). */
+void matmul_rows(const hone_mat *w, const void *xq, int T, float *out, int64_t r0, int64_t r1);
+
 /* Dequantise row `r` of W into out (n_in floats). */
 void mat_get_row(const hone_mat *w, int64_t r, float *out);
 
