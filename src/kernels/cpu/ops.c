@@ -19,6 +19,15 @@
 #include "kernels/cpu/ops.h"
 
 #include <math.h>
+
+/* fmaf is exact (one rounding) whether the CPU or libm computes it, so a
+ * clone built for FMA hardware gives the same bits as the portable one; it
+ * just avoids a libm call per multiply-add. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(HONE_NO_SIMD)
+#define HONE_FMA_CLONES __attribute__((target_clones("fma", "default")))
+#else
+#define HONE_FMA_CLONES
+#endif
 #include <stdint.h>
 
 void op_rmsnorm(float *out, const float *x, const float *w, int n, float eps) {
@@ -29,7 +38,7 @@ void op_rmsnorm(float *out, const float *x, const float *w, int n, float eps) {
     for (int i = 0; i < n; i++) out[i] = (x[i] * scale) * w[i];
 }
 
-void op_rope_norm(float *x, int n_heads, int head_dim, int rope_dim, int32_t pos, float base) {
+HONE_FMA_CLONES void op_rope_norm(float *x, int n_heads, int head_dim, int rope_dim, int32_t pos, float base) {
     /* theta_i = pos * base^(-2i/rope_dim), built by repeated multiplication like ggml so the angles
      * agree to the last bit. The rotation's products are fused the way gcc contracts ggml's
      * x0*c - x1*s and x0*s + x1*c (the second product rounded, the first fused into the add). */
@@ -50,7 +59,7 @@ void op_rope_norm(float *x, int n_heads, int head_dim, int rope_dim, int32_t pos
 /* exp(x) as ggml's AVX-512 kernels compute it (an Arm optimized-routines polynomial): x = n ln2 + b
  * with n rounded to an integer by the 1.5*2^23 trick, a degree-5 polynomial in b, scaled by 2^n.
  * Inputs whose n exceeds 192 in magnitude give 0 or infinity; -inf gives 0. */
-static float expf_poly(float x) {
+static inline __attribute__((always_inline)) float expf_poly(float x) {
     const float shift = 0x1.8p23f;
     const float z = fmaf(x, 0x1.715476p+0f, shift);
     const float n = z - shift;
@@ -71,7 +80,7 @@ static float lanes16_sum(const float *a) {
     return (t4[0] + t4[2]) + (t4[1] + t4[3]);
 }
 
-void op_swiglu(float *out, const float *g, const float *u, int n) {
+HONE_FMA_CLONES void op_swiglu(float *out, const float *g, const float *u, int n) {
     /* ggml's SiLU uses the polynomial exp on whole groups of sixteen and libm's expf on the rest */
     const int nv = n & ~15;
     for (int i = 0; i < n; i++) {
@@ -120,7 +129,7 @@ static float dot_acc_fold(dot_acc *a) {
     return lanes16_sum(a->lane[0]);
 }
 
-static inline void dot_acc_add(dot_acc *a, int i, float x, float y) {
+static inline __attribute__((always_inline)) void dot_acc_add(dot_acc *a, int i, float x, float y) {
     if (i < a->np) {
         float *l = &a->lane[(i & a->group_mask) >> 4][i & 15];
         *l = fmaf(x, y, *l);
@@ -138,7 +147,7 @@ static float dot_acc_result(dot_acc *a) {
     return a->folded ? (float)a->tail : dot_acc_fold(a);
 }
 
-void op_attention_f16(float *out, const float *q, const hone_f16 *k, const hone_f16 *v, int64_t stride,
+HONE_FMA_CLONES void op_attention_f16(float *out, const float *q, const hone_f16 *k, const hone_f16 *v, int64_t stride,
                       const int32_t *cells, int n, int head_dim, float scale, float *scores, op_f16dot_order order) {
     float qh[512]; /* head_dim is checked <= 512 at model load */
     for (int d = 0; d < head_dim; d++) qh[d] = hone_f16_to_f32(hone_f32_to_f16(q[d]));
