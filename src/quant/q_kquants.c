@@ -247,21 +247,28 @@ float hq_dot_q3_K_q8_K(int64_t nb, const void *w, const void *x) {
     return sum;
 }
 
+/* One 256-element block of Q4_K or Q5_K (the same 6-bit scale/min packing)
+ * against Q8_K: integer sums per 32-group, then d * isum - dmin * sum(min *
+ * bsums) in float. `q` holds the block's unpacked unsigned quants. */
+static float k4_block(const int8_t *q, const uint8_t *scales, hone_f16 d16, hone_f16 dmin16, const block_q8_K *b) {
+    uint8_t sc[8], mn[8];
+    unpack_k4_scales(scales, sc, mn);
+    int32_t summs = 0;
+    for (int g = 0; g < 16; g++) summs += b->bsums[g] * mn[g / 2];
+    const int32_t isum = grouped_isum32(q, b->qs, sc);
+    const float d = hone_f16_to_f32(d16) * b->d;
+    const float dmin = hone_f16_to_f32(dmin16) * b->d;
+    return d * (float)isum - dmin * (float)summs;
+}
+
 float hq_dot_q4_K_q8_K(int64_t nb, const void *w, const void *x) {
     const block_q4_K *a = w;
     const block_q8_K *b = x;
     int8_t q[QK_K];
-    uint8_t sc[8], mn[8];
     float sum = 0.0f;
     for (int64_t i = 0; i < nb; i++) {
         unpack_q4_K(&a[i], q);
-        unpack_k4_scales(a[i].scales, sc, mn);
-        int32_t summs = 0;
-        for (int g = 0; g < 16; g++) summs += b[i].bsums[g] * mn[g / 2];
-        const int32_t isum = grouped_isum32(q, b[i].qs, sc);
-        const float d = hone_f16_to_f32(a[i].d) * b[i].d;
-        const float dmin = hone_f16_to_f32(a[i].dmin) * b[i].d;
-        sum += d * (float)isum - dmin * (float)summs;
+        sum += k4_block(q, a[i].scales, a[i].d, a[i].dmin, &b[i]);
     }
     return sum;
 }
@@ -270,17 +277,10 @@ float hq_dot_q5_K_q8_K(int64_t nb, const void *w, const void *x) {
     const block_q5_K *a = w;
     const block_q8_K *b = x;
     int8_t q[QK_K];
-    uint8_t sc[8], mn[8];
     float sum = 0.0f;
     for (int64_t i = 0; i < nb; i++) {
         unpack_q5_K(&a[i], q);
-        unpack_k4_scales(a[i].scales, sc, mn);
-        int32_t summs = 0;
-        for (int g = 0; g < 16; g++) summs += b[i].bsums[g] * mn[g / 2];
-        const int32_t isum = grouped_isum32(q, b[i].qs, sc);
-        const float d = hone_f16_to_f32(a[i].d) * b[i].d;
-        const float dmin = hone_f16_to_f32(a[i].dmin) * b[i].d;
-        sum += d * (float)isum - dmin * (float)summs;
+        sum += k4_block(q, a[i].scales, a[i].d, a[i].dmin, &b[i]);
     }
     return sum;
 }
