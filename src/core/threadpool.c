@@ -8,7 +8,7 @@
  * kernel (tens of microseconds) for each would cost as much as the work.
  *
  * Spinning forever would keep an idle session's cores busy, so every wait
- * spins for at most an adaptive budget (SPIN_NS) and then sleeps on the
+ * spins for at most SPIN_NS and then sleeps on the
  * pool's condition variable. Whoever changes a word that others may wait on checks
  * `sleepers` after the change and only then takes the mutex to wake them;
  * a waiter registers in `sleepers` under the mutex before its last look at
@@ -38,18 +38,15 @@
 
 #include "core/status.h"
 
-/* How long a waiter spins before it sleeps, at most: much longer than the serial gaps between the
- * jobs of one token (a norm, a quantisation: microseconds), short enough that an idle pool goes
- * quiet at once. Between tokens (sampling, output) workers may fall asleep: one wake-up a token.
+/* How long a waiter spins before it sleeps: much longer than the serial gaps between the jobs of
+ * one token (a norm, a quantisation: microseconds), short enough that an idle pool goes quiet at
+ * once. Between tokens (sampling, output) workers may fall asleep: one wake-up a token.
  *
- * Spinning only pays while the thread being waited for is running. On a machine with more runnable
- * threads than cores (a pool larger than the CPUs, or other busy processes) it often is not, and a
- * spinning thread then burns the time slice its partner needs: measured on a loaded two-core
- * machine, a fixed 200 us spin made decoding five times slower than sleeping at once. So the
- * budget adapts: a wait that ran out of spin (and slept) halves it, a wait that ended while
- * spinning gives back SPIN_NS / 256. When waits mostly end within a few microseconds the budget
- * stays near SPIN_NS; when they keep running out it falls to the floor of 64 pauses. A pool with
- * more threads than the CPUs it may run on starts at, and stays at, that floor. */
+ * Spinning only pays while the thread being waited for is running. A pool with more threads than
+ * the CPUs it may run on does not spin at all (spin_max 0). An earlier version also halved the
+ * budget after every wait that ended in sleep; the sleeps between tokens then drove it to nothing
+ * and every hand-off inside a token became a futex wake-up: on an idle two-core machine decoding
+ * at 2 threads ran at 16-28 tok/s with it and 61-65 tok/s without (1 thread: 37-43). */
 #define SPIN_NS 50000L
 
 /* Words written by different threads live on their own cache lines. */
@@ -59,7 +56,6 @@ struct threadpool {
     alignas(64) atomic_uint bar_count; /* threads arrived at the current barrier */
     alignas(64) atomic_uint bar_gen;   /* bumped when a barrier opens */
     alignas(64) atomic_uint sleepers;  /* threads asleep (or about to sleep) on cv */
-    alignas(64) atomic_long spin_ns;   /* current spin budget (see SPIN_NS) */
     alignas(64) threadpool_fn fn;      /* the current job, published by the `job` bump */
     void *ctx;
     atomic_bool stop;
@@ -92,20 +88,14 @@ static int usable_cpus(void) {
     return c > 0 ? (int)c : 1;
 }
 
-/* Return once *word != seen: spin first, then sleep (and adapt the spin budget, see SPIN_NS). */
+/* Return once *word != seen: spin first (see SPIN_NS), then sleep. */
 static void wait_change(threadpool *p, atomic_uint *word, unsigned seen) {
     if (atomic_load(word) != seen) return;
-    const long budget = atomic_load_explicit(&p->spin_ns, memory_order_relaxed);
+    const long budget = p->spin_max;
     long deadline = 0;
     for (unsigned i = 1;; i++) {
         cpu_relax();
-        if (atomic_load_explicit(word, memory_order_acquire) != seen) {
-            if (budget < p->spin_max) { /* written only while recovering: no cache-line traffic */
-                long more = budget + p->spin_max / 256;
-                atomic_store_explicit(&p->spin_ns, more < p->spin_max ? more : p->spin_max, memory_order_relaxed);
-            }
-            return;
-        }
+        if (atomic_load_explicit(word, memory_order_acquire) != seen) return;
         if ((i & 31) == 0) { /* the clock is read now and then: it costs more than a pause */
             long t = now_ns();
             if (!deadline)
@@ -114,7 +104,6 @@ static void wait_change(threadpool *p, atomic_uint *word, unsigned seen) {
                 break;
         }
     }
-    atomic_store_explicit(&p->spin_ns, budget / 2, memory_order_relaxed);
     pthread_mutex_lock(&p->mu);
     atomic_fetch_add(&p->sleepers, 1);
     while (atomic_load(word) == seen) pthread_cond_wait(&p->cv, &p->mu);
@@ -169,7 +158,6 @@ hone_status threadpool_create(int n_threads, threadpool **out) {
     atomic_init(&p->stop, false);
     p->n = n_threads;
     p->spin_max = n_threads <= usable_cpus() ? SPIN_NS : 0;
-    atomic_init(&p->spin_ns, p->spin_max);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     p->threads = calloc((size_t)n_threads, sizeof *p->threads);
