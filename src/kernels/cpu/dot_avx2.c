@@ -422,62 +422,36 @@ static AVX2 inline __m256 load_bf16x8(const hone_bf16 *p) {
     return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
 }
 
-static AVX2 float dot_f32(int64_t n, const void *w, const void *x) {
-    const float *a = w, *b = x;
-    double total = 0.0;
-    int64_t i = 0;
-    while (n - i >= 32) {
-        const int64_t end = i + CHUNK < n ? i + CHUNK : n;
-        __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-        for (; i + 32 <= end; i += 32) {
-            s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-            s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
-            s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
-            s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
-        }
-        total += hsum_f32(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-    }
-    for (; i < n; i++) total += (double)a[i] * (double)b[i];
-    return (float)total;
-}
+/* The float-family dots (F32, F16, BF16) differ only in how 8 elements are
+ * loaded as floats: four FMA accumulators per chunk of CHUNK elements, each
+ * chunk's sum added in double, the tail element by element in double. */
+#define FLOAT_DOT_BODY(T, LOAD8, TO_F32)                                                              \
+    const T *a = w, *b = x;                                                                          \
+    double total = 0.0;                                                                              \
+    int64_t i = 0;                                                                                   \
+    while (n - i >= 32) {                                                                            \
+        const int64_t end = i + CHUNK < n ? i + CHUNK : n;                                           \
+        __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;                                  \
+        for (; i + 32 <= end; i += 32) {                                                             \
+            s0 = _mm256_fmadd_ps(LOAD8(a + i), LOAD8(b + i), s0);                                    \
+            s1 = _mm256_fmadd_ps(LOAD8(a + i + 8), LOAD8(b + i + 8), s1);                            \
+            s2 = _mm256_fmadd_ps(LOAD8(a + i + 16), LOAD8(b + i + 16), s2);                          \
+            s3 = _mm256_fmadd_ps(LOAD8(a + i + 24), LOAD8(b + i + 24), s3);                          \
+        }                                                                                            \
+        total += hsum_f32(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));              \
+    }                                                                                                \
+    for (; i < n; i++) total += TO_F32(a[i], b[i]);                                                  \
+    return (float)total
 
-static AVX2 float dot_f16(int64_t n, const void *w, const void *x) {
-    const hone_f16 *a = w, *b = x;
-    double total = 0.0;
-    int64_t i = 0;
-    while (n - i >= 32) {
-        const int64_t end = i + CHUNK < n ? i + CHUNK : n;
-        __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-        for (; i + 32 <= end; i += 32) {
-            s0 = _mm256_fmadd_ps(load_f16x8(a + i), load_f16x8(b + i), s0);
-            s1 = _mm256_fmadd_ps(load_f16x8(a + i + 8), load_f16x8(b + i + 8), s1);
-            s2 = _mm256_fmadd_ps(load_f16x8(a + i + 16), load_f16x8(b + i + 16), s2);
-            s3 = _mm256_fmadd_ps(load_f16x8(a + i + 24), load_f16x8(b + i + 24), s3);
-        }
-        total += hsum_f32(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-    }
-    for (; i < n; i++) total += (double)(_cvtsh_ss(a[i]) * _cvtsh_ss(b[i]));
-    return (float)total;
-}
+#define F32_TAIL(p, q) ((double)(p) * (double)(q))
+#define F16_TAIL(p, q) ((double)(_cvtsh_ss(p) * _cvtsh_ss(q)))
+#define BF16_TAIL(p, q) ((double)(hone_bf16_to_f32(p) * hone_bf16_to_f32(q)))
 
-static AVX2 float dot_bf16(int64_t n, const void *w, const void *x) {
-    const hone_bf16 *a = w, *b = x;
-    double total = 0.0;
-    int64_t i = 0;
-    while (n - i >= 32) {
-        const int64_t end = i + CHUNK < n ? i + CHUNK : n;
-        __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-        for (; i + 32 <= end; i += 32) {
-            s0 = _mm256_fmadd_ps(load_bf16x8(a + i), load_bf16x8(b + i), s0);
-            s1 = _mm256_fmadd_ps(load_bf16x8(a + i + 8), load_bf16x8(b + i + 8), s1);
-            s2 = _mm256_fmadd_ps(load_bf16x8(a + i + 16), load_bf16x8(b + i + 16), s2);
-            s3 = _mm256_fmadd_ps(load_bf16x8(a + i + 24), load_bf16x8(b + i + 24), s3);
-        }
-        total += hsum_f32(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-    }
-    for (; i < n; i++) total += (double)(hone_bf16_to_f32(a[i]) * hone_bf16_to_f32(b[i]));
-    return (float)total;
-}
+static AVX2 float dot_f32(int64_t n, const void *w, const void *x) { FLOAT_DOT_BODY(float, _mm256_loadu_ps, F32_TAIL); }
+
+static AVX2 float dot_f16(int64_t n, const void *w, const void *x) { FLOAT_DOT_BODY(hone_f16, load_f16x8, F16_TAIL); }
+
+static AVX2 float dot_bf16(int64_t n, const void *w, const void *x) { FLOAT_DOT_BODY(hone_bf16, load_bf16x8, BF16_TAIL); }
 
 hone_vec_dot_fn kernel_vec_dot_avx2(hone_type t) {
     switch (t) {
