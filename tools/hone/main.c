@@ -23,6 +23,7 @@ static const command commands[] = {
     {"tokenize", cmd_tokenize, "show how a model's tokenizer splits text"},
     {"serve", cmd_serve, "serve a model over an OpenAI-compatible HTTP API (continuous batching)"},
     {"quantize", cmd_quantize, "convert a GGUF model's tensors to other types (quantise, dequantise)"},
+    {"calibrate", cmd_calibrate, "record activation statistics of a model over text (for quantize --calib)"},
     {"eval", cmd_eval, "perplexity and KL divergence of a model on a text file"},
     {"bench", cmd_bench, "measure prompt and generation speed against the memory-bandwidth roofline"},
     {"info", cmd_info, "describe a GGUF file: metadata, tensors, totals"},
