@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "kernels/cpu/attn_avx2.h"
+#include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/ops.h"
 
 /* ---- binding ---- */
@@ -258,13 +260,16 @@ static void attn_worker(void *ctx, int ith, int nth) {
     threadpool_split((long)j->T * hp->n_head, ith, nth, &b, &e);
     int last_t = -1;
     op_f16dot_order order = OP_F16DOT_VEC;
+    /* the SIMD kernel gives the reference's bits, so the level never changes a result */
+    const kernel_level lvl = kernel_cpu_level();
+    const bool simd = op_attention_avx2_available() && (lvl == KERNEL_CPU_AVX2 || lvl == KERNEL_CPU_AVX512);
     for (long i = b; i < e; i++) {
         const int t = (int)(i / hp->n_head), h = (int)(i % hp->n_head), hk = h / group;
         if (t != last_t) {
             order = attn_order(j->toks, j->T, t);
             last_t = t;
         }
-        op_attention_f16(j->st->att + (int64_t)t * qdim + h * hd, j->st->q + (int64_t)t * qdim + h * hd,
+        (simd ? op_attention_f16_avx2 : op_attention_f16)(j->st->att + (int64_t)t * qdim + h * hd, j->st->q + (int64_t)t * qdim + h * hd,
                          j->st->k[j->il] + hk * hd, j->st->v[j->il] + hk * hd, kvdim, j->toks[t].ctx_cells,
                          j->toks[t].pos + 1, hd, scale, scores, order);
     }

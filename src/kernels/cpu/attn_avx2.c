@@ -1,0 +1,220 @@
+/*
+ * attn_avx2.c - AVX2+FMA+F16C attention over the F16 KV cache, bit-identical to op_attention_f16.
+ *
+ * The scalar reference (ops.c) fixes every summation order: the q.K dot products and the p.V sums
+ * follow one of llama.cpp's two orders (GEMM: lane i % 16 takes every sixteenth product; VEC: four
+ * groups of sixteen lanes over whole 64-element steps, the rest added in double), the softmax uses
+ * the polynomial exp with sixteen-lane partial sums added in double. Each of those is a set of
+ * independent float lanes, so it maps onto 8-wide registers without changing a single operation:
+ *  - q.K: the sixteen (GEMM) or sixty-four (VEC) lanes are two or eight ymm accumulators fed with
+ *    the same fused multiply-adds in the same order, then folded exactly as the reference folds;
+ *  - p.V: the reference keeps one accumulator set per output element d and runs down the cache;
+ *    here the lanes of all head_dim outputs live in a small table (slot = j % 16 or j % 64, one
+ *    row of head_dim floats per slot) and each cached row V_j updates its slot's row with 8-wide
+ *    FMAs, which is the same per-element operation sequence, merely for eight d at a time;
+ *  - exp: the polynomial evaluated 8-wide with the same fused operations; scaling by 2^n is a
+ *    multiply by an exact power of two wherever the result stays normal, and the rare lanes
+ *    that would not (tiny probabilities) are recomputed with the scalar expf_poly.
+ * F16 conversions (F16C, round to nearest even) are exact and identical to hone_f16_to_f32 /
+ * hone_f32_to_f16. Signed zeros are respected: accumulators start as +0 and are only ever fed
+ * through FMAs, like the reference's lanes; slots the reference never feeds are read as +0.
+ * tests/kernels/test_attention.c compares this kernel with the reference bit for bit.
+ */
+#include "kernels/cpu/attn_avx2.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(HONE_NO_SIMD)
+#include <immintrin.h>
+#include <string.h>
+
+#include "kernels/cpu/ops_internal.h"
+
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+
+enum { MAX_HD = 256 };
+
+static AVX2 inline __m256 load_f16x8(const hone_f16 *p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+}
+
+static AVX2 inline __m256 round_f16x8(__m256 v) {
+    return _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+
+/* lanes16_sum of the sixteen lanes lo (0..7) and hi (8..15). */
+static AVX2 inline float lanes16_sum_v(__m256 lo, __m256 hi) {
+    const __m256 t8 = _mm256_add_ps(hi, lo);
+    const __m128 t4 = _mm_add_ps(_mm256_extractf128_ps(t8, 1), _mm256_castps256_ps128(t8));
+    const __m128 t2 = _mm_add_ps(t4, _mm_movehl_ps(t4, t4)); /* (t4[0]+t4[2], t4[1]+t4[3]) */
+    return _mm_cvtss_f32(_mm_add_ss(t2, _mm_movehdup_ps(t2)));
+}
+
+/* lanes16_sum across slots for eight outputs at once: a[l] is slot l's row at those outputs. */
+static AVX2 inline __m256 lanes16_sum_cols(const __m256 *a) {
+    __m256 t8[8], t4[4];
+    for (int i = 0; i < 8; i++) t8[i] = _mm256_add_ps(a[i + 8], a[i]);
+    for (int i = 0; i < 4; i++) t4[i] = _mm256_add_ps(t8[i + 4], t8[i]);
+    return _mm256_add_ps(_mm256_add_ps(t4[0], t4[2]), _mm256_add_ps(t4[1], t4[3]));
+}
+
+/* q.K_j in the reference's order (qh already rounded through F16). */
+static AVX2 float dot_qk(const float *qh, const hone_f16 *kj, int hd, op_f16dot_order order) {
+    if (order == OP_F16DOT_GEMM) { /* hd % 16 == 0 here */
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        for (int d = 0; d < hd; d += 16) {
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(qh + d), load_f16x8(kj + d), a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(qh + d + 8), load_f16x8(kj + d + 8), a1);
+        }
+        return lanes16_sum_v(a0, a1);
+    }
+    /* VEC: lanes [g][0..15] of group g = 0..3 as ymm a[2g] (lanes 0-7), a[2g+1] (8-15) */
+    __m256 a[8];
+    for (int i = 0; i < 8; i++) a[i] = _mm256_setzero_ps();
+    const int np = hd & ~63;
+    for (int d = 0; d < np; d += 64)
+        for (int i = 0; i < 8; i++)
+            a[i] = _mm256_fmadd_ps(_mm256_loadu_ps(qh + d + 8 * i), load_f16x8(kj + d + 8 * i), a[i]);
+    /* fold: group0 += group2, group1 += group3, group0 += group1, then the sixteen lanes */
+    a[0] = _mm256_add_ps(a[0], a[4]), a[1] = _mm256_add_ps(a[1], a[5]);
+    a[2] = _mm256_add_ps(a[2], a[6]), a[3] = _mm256_add_ps(a[3], a[7]);
+    a[0] = _mm256_add_ps(a[0], a[2]), a[1] = _mm256_add_ps(a[1], a[3]);
+    const float folded = lanes16_sum_v(a[0], a[1]);
+    if (np == hd) return folded;
+    double tail = folded;
+    for (int d = np; d < hd; d++) tail += (double)(qh[d] * hone_f16_to_f32(kj[d]));
+    return (float)tail;
+}
+
+/* expf_poly of eight lanes, bit for bit. */
+static AVX2 __m256 expf_poly8(__m256 x) {
+    const __m256 shift = _mm256_set1_ps(0x1.8p23f);
+    const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), shift);
+    const __m256 n = _mm256_sub_ps(z, shift);
+    const __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f),
+                                      _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), x));
+    const __m256 u = _mm256_mul_ps(b, b);
+    const __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b, _mm256_set1_ps(0x1.573e2ep-5f));
+    const __m256 q = _mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b, _mm256_set1_ps(0x1.fffdb6p-2f));
+    const __m256 r = _mm256_fmadd_ps(_mm256_set1_ps(0x1.ffffecp-1f), b, _mm256_set1_ps(1.0f));
+    const __m256 j = _mm256_fmadd_ps(_mm256_fmadd_ps(p, u, q), u, r);
+    /* 2^n for -125 <= n <= 127: j lies in about [0.7, 1.5], so j * 2^n is a normal float and the
+     * product is exact, as ldexpf is. Other lanes (and NaN) go to the scalar routine. */
+    const __m256 ok = _mm256_and_ps(_mm256_cmp_ps(n, _mm256_set1_ps(-125.0f), _CMP_GE_OQ),
+                                    _mm256_cmp_ps(n, _mm256_set1_ps(127.0f), _CMP_LE_OQ));
+    const __m256i ni = _mm256_cvtps_epi32(_mm256_blendv_ps(_mm256_setzero_ps(), n, ok));
+    const __m256 pow2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(ni, _mm256_set1_epi32(127)), 23));
+    __m256 e = _mm256_mul_ps(j, pow2);
+    if (_mm256_movemask_ps(ok) != 0xFF) {
+        float xs[8], es[8];
+        _mm256_storeu_ps(xs, x);
+        _mm256_storeu_ps(es, e);
+        const int m = _mm256_movemask_ps(ok);
+        for (int l = 0; l < 8; l++)
+            if (!(m >> l & 1)) es[l] = expf_poly(xs[l]);
+        e = _mm256_loadu_ps(es);
+    }
+    return e;
+}
+
+AVX2 void op_attention_f16_avx2(float *out, const float *q, const hone_f16 *k, const hone_f16 *v, int64_t stride,
+                                const int32_t *cells, int n, int head_dim, float scale, float *scores,
+                                op_f16dot_order order) {
+    const int hd = head_dim;
+    if (hd % 16 != 0 || hd > MAX_HD || n <= 0) { /* shapes the fast path does not cover */
+        op_attention_f16(out, q, k, v, stride, cells, n, hd, scale, scores, order);
+        return;
+    }
+    float qh[MAX_HD];
+    for (int d = 0; d < hd; d += 8) _mm256_storeu_ps(qh + d, round_f16x8(_mm256_loadu_ps(q + d)));
+
+    /* scores and their maximum (hd % 16 == 0, so q.K takes `order` as given) */
+    float mx = -INFINITY;
+    for (int j = 0; j < n; j++) {
+        const float s = dot_qk(qh, k + (int64_t)cells[j] * stride, hd, order) * scale;
+        scores[j] = s;
+        if (s > mx) mx = s;
+    }
+
+    /* softmax: sixteen exponentials at a time, zero-padded, each group's lanes16_sum added in double */
+    const __m256 vmx = _mm256_set1_ps(mx);
+    double sum = 0.0;
+    for (int j0 = 0; j0 < n; j0 += 16) {
+        __m256 e[2];
+        for (int h = 0; h < 2; h++) {
+            const int j = j0 + 8 * h, cnt = n - j;
+            if (cnt >= 8) {
+                e[h] = expf_poly8(_mm256_sub_ps(_mm256_loadu_ps(scores + j), vmx));
+                _mm256_storeu_ps(scores + j, e[h]);
+            } else if (cnt > 0) {
+                float buf[8] = {0};
+                for (int l = 0; l < cnt; l++) buf[l] = expf_poly(scores[j + l] - mx);
+                memcpy(scores + j, buf, (size_t)cnt * sizeof(float));
+                e[h] = _mm256_loadu_ps(buf);
+            } else {
+                e[h] = _mm256_setzero_ps();
+            }
+        }
+        sum += lanes16_sum_v(e[0], e[1]);
+    }
+    const __m256 inv = _mm256_set1_ps((float)(1.0 / sum));
+    int j = 0;
+    for (; j + 8 <= n; j += 8) _mm256_storeu_ps(scores + j, round_f16x8(_mm256_mul_ps(_mm256_loadu_ps(scores + j), inv)));
+    for (; j < n; j++) scores[j] = hone_f16_to_f32(hone_f32_to_f16(scores[j] * (float)(1.0 / sum)));
+
+    /* p.V: slot rows of hd floats. GEMM: slot j % 16 for every j. VEC: slot j % 64 for j < np, where
+     * np is the last whole 64-step of the padded length; j >= np is added in double afterwards. */
+    const int n_pad = (n + 31) & ~31;
+    const int nslot = order == OP_F16DOT_GEMM ? 16 : 64;
+    const int n_lane = order == OP_F16DOT_GEMM ? n : (n < (n_pad & ~63) ? n : (n_pad & ~63));
+    float acc[64 * MAX_HD] __attribute__((aligned(32)));
+    const int nd8 = hd / 8;
+    for (int jj = 0; jj < n_lane; jj++) {
+        float *row = acc + (size_t)(jj & (nslot - 1)) * hd;
+        const hone_f16 *vj = v + (int64_t)cells[jj] * stride;
+        const __m256 p = _mm256_set1_ps(scores[jj]);
+        if (jj < nslot) /* first visit: the lane starts at +0, as the reference's does */
+            for (int c = 0; c < nd8; c++)
+                _mm256_store_ps(row + 8 * c, _mm256_fmadd_ps(p, load_f16x8(vj + 8 * c), _mm256_setzero_ps()));
+        else
+            for (int c = 0; c < nd8; c++)
+                _mm256_store_ps(row + 8 * c, _mm256_fmadd_ps(p, load_f16x8(vj + 8 * c), _mm256_load_ps(row + 8 * c)));
+    }
+    for (int c = 0; c < nd8; c++) {
+        __m256 lane[64];
+        for (int s = 0; s < nslot; s++)
+            lane[s] = s < n_lane ? _mm256_load_ps(acc + (size_t)s * hd + 8 * c) : _mm256_setzero_ps();
+        if (order == OP_F16DOT_VEC) { /* groups 0+2, 1+3, then 0+1, as dot_acc_fold */
+            for (int l = 0; l < 16; l++) {
+                lane[l] = _mm256_add_ps(lane[l], lane[32 + l]);
+                lane[16 + l] = _mm256_add_ps(lane[16 + l], lane[48 + l]);
+            }
+            for (int l = 0; l < 16; l++) lane[l] = _mm256_add_ps(lane[l], lane[16 + l]);
+        }
+        const __m256 r = lanes16_sum_cols(lane);
+        if (order == OP_F16DOT_GEMM || n_lane == n) {
+            _mm256_storeu_ps(out + 8 * c, r);
+            continue;
+        }
+        /* VEC tail: the folded lanes in double, then each remaining product (rounded in float) */
+        __m256d t0 = _mm256_cvtps_pd(_mm256_castps256_ps128(r)), t1 = _mm256_cvtps_pd(_mm256_extractf128_ps(r, 1));
+        for (int jj = n_lane; jj < n; jj++) {
+            const __m256 prod = _mm256_mul_ps(_mm256_set1_ps(scores[jj]), load_f16x8(v + (int64_t)cells[jj] * stride + 8 * c));
+            t0 = _mm256_add_pd(t0, _mm256_cvtps_pd(_mm256_castps256_ps128(prod)));
+            t1 = _mm256_add_pd(t1, _mm256_cvtps_pd(_mm256_extractf128_ps(prod, 1)));
+        }
+        _mm256_storeu_ps(out + 8 * c, _mm256_set_m128(_mm256_cvtpd_ps(t1), _mm256_cvtpd_ps(t0)));
+    }
+}
+
+bool op_attention_avx2_available(void) { return true; }
+
+#else
+
+bool op_attention_avx2_available(void) { return false; }
+
+void op_attention_f16_avx2(float *out, const float *q, const hone_f16 *k, const hone_f16 *v, int64_t stride,
+                           const int32_t *cells, int n, int head_dim, float scale, float *scores,
+                           op_f16dot_order order) {
+    op_attention_f16(out, q, k, v, stride, cells, n, head_dim, scale, scores, order);
+}
+
+#endif
