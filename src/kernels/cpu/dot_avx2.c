@@ -147,25 +147,55 @@ static AVX2 float dot_q4_1(int64_t n, const void *w, const void *x) {
     return q4_1_finish(acc, summs);
 }
 
-/* Four rows at once: each row's sums take exactly the steps of dot_q4_1 (same bits), but the four
- * chains of dependent fused multiply-adds overlap, which one row's single chain cannot. */
+/* Four rows at once: each row's sums take exactly the float steps of dot_q4_1 (same bits), but the
+ * four dependency chains overlap, the activations are read once, and the per-block scale work is
+ * shared: the four rows' (d, m) pairs are converted as one vector of eight halves and multiplied
+ * with (d_x, s_x) in one go (lane 2k = d_k * d_x, lane 2k+1 the fused running sum of m_k * s_x,
+ * the same operations dot_q4_1 does per row). The nibbles of a block are unpacked from one
+ * broadcast load: a variable shift by 0 (low half) or 4 (high half), then a mask. */
+static AVX2 ALWAYS_INLINE __m256 q4_1_lanes(const uint8_t *qs, __m256i y, __m256i shift, __m256i m4) {
+    const __m256i q = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
+    const __m256i u = _mm256_and_si256(_mm256_srlv_epi32(q, shift), m4);
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(u, y), _mm256_set1_epi16(1)));
+}
+
+static AVX2 ALWAYS_INLINE uint32_t load_u32(const void *p) {
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
 static AVX2 void dot4_q4_1(int64_t n, const void *w, size_t stride, const void *x, float *out) {
     const block_q4_1 *a0 = w, *a1 = (const void *)((const char *)w + stride),
                      *a2 = (const void *)((const char *)w + 2 * stride), *a3 = (const void *)((const char *)w + 3 * stride);
     const block_q8_1 *b = x;
     const int64_t nb = n / QK4_1;
-    __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
-    __m128 s0 = _mm_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    const __m256i shift = _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4), m4 = _mm256_set1_epi8(0xF);
+    const __m256i sel0 = _mm256_set1_epi32(0), sel1 = _mm256_set1_epi32(2), sel2 = _mm256_set1_epi32(4),
+                  sel3 = _mm256_set1_epi32(6);
+    __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, summs = c0;
     for (int64_t i = 0; i < nb; i++) {
-        q4_1_step(&a0[i], &b[i], &c0, &s0);
-        q4_1_step(&a1[i], &b[i], &c1, &s1);
-        q4_1_step(&a2[i], &b[i], &c2, &s2);
-        q4_1_step(&a3[i], &b[i], &c3, &s3);
+        __m128i dm = _mm_cvtsi32_si128((int)load_u32(&a0[i].d));
+        dm = _mm_insert_epi32(dm, (int)load_u32(&a1[i].d), 1);
+        dm = _mm_insert_epi32(dm, (int)load_u32(&a2[i].d), 2);
+        dm = _mm_insert_epi32(dm, (int)load_u32(&a3[i].d), 3);
+        const __m256 wf = _mm256_cvtph_ps(dm); /* d0 m0 d1 m1 d2 m2 d3 m3 */
+        const __m128 xf = _mm_cvtph_ps(_mm_cvtsi32_si128((int)load_u32(&b[i].d)));
+        const __m256 xf2 = _mm256_castpd_ps(_mm256_broadcastsd_pd(_mm_castps_pd(xf))); /* dx sx dx sx ... */
+        summs = _mm256_fmadd_ps(wf, xf2, summs);
+        const __m256 dd = _mm256_mul_ps(wf, xf2);
+        const __m256i y = _mm256_loadu_si256((const __m256i *)b[i].qs);
+        c0 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(dd, sel0), q4_1_lanes(a0[i].qs, y, shift, m4), c0);
+        c1 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(dd, sel1), q4_1_lanes(a1[i].qs, y, shift, m4), c1);
+        c2 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(dd, sel2), q4_1_lanes(a2[i].qs, y, shift, m4), c2);
+        c3 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(dd, sel3), q4_1_lanes(a3[i].qs, y, shift, m4), c3);
     }
-    out[0] = q4_1_finish(c0, s0);
-    out[1] = q4_1_finish(c1, s1);
-    out[2] = q4_1_finish(c2, s2);
-    out[3] = q4_1_finish(c3, s3);
+    float sm[8];
+    _mm256_storeu_ps(sm, summs);
+    out[0] = lanes8_sum(c0) + sm[1];
+    out[1] = lanes8_sum(c1) + sm[3];
+    out[2] = lanes8_sum(c2) + sm[5];
+    out[3] = lanes8_sum(c3) + sm[7];
 }
 
 /* Signed x signed bytes: maddubs needs one unsigned side, so take |a| and move a's sign onto y.
