@@ -10,9 +10,14 @@
  * adversarial values - zeros, all-equal blocks, huge magnitudes, one outlier per block, activations
  * at the int8 extremes (+127, -127 and, except for Q8_0 x Q8_0, -128) - over odd block counts.
  *
+ * "Every level" means every value of kernel_level that kernel_cpu_has() accepts: scalar, avx2 and
+ * avx512 on x86-64, scalar, neon and dotprod on aarch64 (scripts/test_neon.sh runs this test under
+ * qemu-aarch64). A level that claims a SIMD kernel table must not silently hand out the scalar
+ * kernels for the types it is meant to cover, or the comparisons would test nothing.
+ *
  * Also checks HONE_CPU: the test sets HONE_CPU=scalar before the first dispatch call, so the active
  * level must be scalar and matmul must take the scalar kernels; kernel_cpu_set_level then clamps to
- * what the CPU has.
+ * what the CPU has, within the level's architecture.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -158,7 +163,8 @@ static void compare(hone_type t, int64_t n, const char *what) {
      * exceed the bound on long all-equal rows; there the SIMD kernel (float lanes, double total)
      * is checked against the exact sum. F16/BF16 references sum exact products in double. */
     const double target = t == HONE_TYPE_F32 ? exact : (double)ref;
-    for (int lvl = KERNEL_CPU_SCALAR; lvl <= (int)kernel_cpu_detected(); lvl++) {
+    for (int lvl = KERNEL_CPU_SCALAR; lvl < KERNEL_CPU_LEVEL_COUNT; lvl++) {
+        if (!kernel_cpu_has((kernel_level)lvl)) continue;
         const hone_vec_dot_fn f = kernel_vec_dot_at(t, (kernel_level)lvl);
         CHECKF(f != NULL, "%s: no kernel at level %s", hone_type_get((uint32_t)t)->name,
                kernel_cpu_level_name((kernel_level)lvl));
@@ -223,9 +229,9 @@ static void test_dot4(hone_type t) {
     const hone_type_info *ti = hone_type_get((uint32_t)t);
     const hone_type vt = ti->vec_dot_type;
     static const int64_t nbs[] = {1, 3, 7, 33};
-    for (int lvl = KERNEL_CPU_SCALAR; lvl <= (int)kernel_cpu_detected(); lvl++) {
+    for (int lvl = KERNEL_CPU_SCALAR; lvl < KERNEL_CPU_LEVEL_COUNT; lvl++) {
         const hone_vec_dot4_fn f4 = kernel_vec_dot4_at(t, (kernel_level)lvl);
-        if (!f4) continue;
+        if (!f4 || !kernel_cpu_has((kernel_level)lvl)) continue;
         const hone_vec_dot_fn f1 = kernel_vec_dot_at(t, (kernel_level)lvl);
         for (int si = 0; si < 4; si++)
             for (int mode = 0; mode < V_COUNT + 1; mode++) {
@@ -286,6 +292,47 @@ static void test_matmul(threadpool *pool, hone_type t) {
            kernel_cpu_level_name(kernel_cpu_level()), bad);
 }
 
+/* The SIMD levels this CPU has hand out their own kernels, not the scalar fallback, for every type
+ * they cover (AVX2: all but the activation-only Q8_1 and Q8_K; NEON: all), and the four-row kernels
+ * of the default model's types. */
+static void test_tables(void) {
+    for (int lvl = KERNEL_CPU_AVX2; lvl < KERNEL_CPU_LEVEL_COUNT; lvl++) {
+        if (!kernel_cpu_has((kernel_level)lvl)) continue;
+        const char *name = kernel_cpu_level_name((kernel_level)lvl);
+        for (size_t i = 0; i < sizeof TYPES / sizeof TYPES[0]; i++) {
+            const hone_type t = TYPES[i];
+            const bool x86 = lvl == KERNEL_CPU_AVX2 || lvl == KERNEL_CPU_AVX512;
+            if (x86 && (t == HONE_TYPE_Q8_1 || t == HONE_TYPE_Q8_K)) continue;
+            CHECKF(kernel_vec_dot_at(t, (kernel_level)lvl) != kernel_vec_dot_at(t, KERNEL_CPU_SCALAR),
+                   "%s: level %s has no kernel of its own", hone_type_get((uint32_t)t)->name, name);
+        }
+        CHECKF(kernel_vec_dot4_at(HONE_TYPE_Q4_1, (kernel_level)lvl) != NULL, "Q4_1: no four-row kernel at %s", name);
+        CHECKF(kernel_vec_dot4_at(HONE_TYPE_Q8_0, (kernel_level)lvl) != NULL, "Q8_0: no four-row kernel at %s", name);
+    }
+}
+
+/* kernel_cpu_set_level for every level value: what the CPU has is granted, a higher level of the
+ * same architecture gives the best the CPU has below it, another architecture's level gives the
+ * detected one. Leaves the detected level active. */
+static void test_set_level(void) {
+    const kernel_level hw = kernel_cpu_detected();
+    CHECK(kernel_cpu_has(KERNEL_CPU_SCALAR) && kernel_cpu_has(hw));
+    for (int lvl = KERNEL_CPU_SCALAR; lvl < KERNEL_CPU_LEVEL_COUNT; lvl++) {
+        kernel_level want = (kernel_level)lvl;
+        if (!kernel_cpu_has(want)) {
+            if (want == KERNEL_CPU_AVX512 && kernel_cpu_has(KERNEL_CPU_AVX2)) want = KERNEL_CPU_AVX2;
+            else if (want == KERNEL_CPU_DOTPROD && kernel_cpu_has(KERNEL_CPU_NEON)) want = KERNEL_CPU_NEON;
+            else want = hw;
+        }
+        const kernel_level got = kernel_cpu_set_level((kernel_level)lvl);
+        CHECKF(got == want && kernel_cpu_level() == want, "set_level(%s) gave %s, expected %s",
+               kernel_cpu_level_name((kernel_level)lvl), kernel_cpu_level_name(got), kernel_cpu_level_name(want));
+    }
+    /* asking for the most of any architecture gives what this CPU has */
+    CHECK(kernel_cpu_set_level(KERNEL_CPU_AVX512) == hw && kernel_cpu_level() == hw);
+    CHECK(kernel_cpu_set_level(KERNEL_CPU_DOTPROD) == hw && kernel_cpu_level() == hw);
+}
+
 int main(void) {
     /* HONE_CPU is read at the first dispatch call, which is this one */
     setenv("HONE_CPU", "scalar", 1);
@@ -296,7 +343,11 @@ int main(void) {
                "%s: HONE_CPU=scalar does not select the scalar kernel", hone_type_get((uint32_t)TYPES[i])->name);
     CHECK(kernel_vec_dot(HONE_TYPE_IQ2_XXS) == NULL);
 
-    printf("CPU level detected: %s\n", kernel_cpu_level_name(kernel_cpu_detected()));
+    printf("CPU level detected: %s; levels tested:", kernel_cpu_level_name(kernel_cpu_detected()));
+    for (int lvl = KERNEL_CPU_SCALAR; lvl < KERNEL_CPU_LEVEL_COUNT; lvl++)
+        if (kernel_cpu_has((kernel_level)lvl)) printf(" %s", kernel_cpu_level_name((kernel_level)lvl));
+    printf("\n");
+    test_tables();
     for (size_t i = 0; i < sizeof TYPES / sizeof TYPES[0]; i++) {
         test_type(TYPES[i]);
         test_dot4(TYPES[i]);
@@ -307,15 +358,14 @@ int main(void) {
     threadpool *pool = NULL;
     CHECK(threadpool_create(2, &pool) == HONE_OK);
     if (pool) {
-        for (int lvl = KERNEL_CPU_SCALAR; lvl <= (int)kernel_cpu_detected(); lvl++) {
+        for (int lvl = KERNEL_CPU_SCALAR; lvl < KERNEL_CPU_LEVEL_COUNT; lvl++) {
+            if (!kernel_cpu_has((kernel_level)lvl)) continue;
             CHECK(kernel_cpu_set_level((kernel_level)lvl) == (kernel_level)lvl);
             for (size_t i = 0; i < sizeof TYPES / sizeof TYPES[0]; i++)
                 if (TYPES[i] != HONE_TYPE_Q8_K && TYPES[i] != HONE_TYPE_Q8_1) test_matmul(pool, TYPES[i]);
         }
         threadpool_free(pool);
     }
-    /* asking for more than the CPU has gives what it has */
-    CHECK(kernel_cpu_set_level(KERNEL_CPU_AVX512) == kernel_cpu_detected());
-    CHECK(kernel_cpu_level() == kernel_cpu_detected());
+    test_set_level();
     return test_finish();
 }

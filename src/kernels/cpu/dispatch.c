@@ -2,9 +2,11 @@
  * dispatch.c - CPU level detection, the HONE_CPU override, and the per-type kernel tables.
  *
  * The scalar table wraps the references in src/quant (which take block counts) in the common
- * element-count signature; dot_avx2.c supplies the AVX2 table, where a type without an AVX2
- * kernel falls back to the scalar one. Detection runs once (pthread_once); afterwards the level is
- * one relaxed atomic load, and matmul looks its kernel up once per call, not per row.
+ * element-count signature; dot_avx2.c supplies the AVX2 table and dot_neon.c the NEON and dotprod
+ * tables, where a type without a kernel at one level falls back to the level below it in its
+ * chain (dotprod -> neon -> scalar, avx512 -> avx2 -> scalar). Detection runs once
+ * (pthread_once); afterwards the level is one relaxed atomic load, and matmul looks its kernel up
+ * once per call, not per row.
  */
 #include "kernels/cpu/dispatch.h"
 #include "hone.h"
@@ -13,8 +15,12 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__aarch64__) && defined(__linux__) && !defined(HONE_NO_SIMD)
+#include <sys/auxv.h>
+#endif
 
 #include "kernels/cpu/dot_avx2.h"
+#include "kernels/cpu/dot_neon.h"
 #include "quant/blocks.h"
 
 static float dot_f32(int64_t n, const void *w, const void *x) { return hq_dot_f32(n, w, x); }
@@ -67,9 +73,40 @@ kernel_level kernel_cpu_detected(void) {
         __builtin_cpu_supports("avx512vl"))
         return KERNEL_CPU_AVX512;
     return KERNEL_CPU_AVX2;
+#elif defined(__aarch64__) && defined(__linux__) && !defined(HONE_NO_SIMD)
+    /* Advanced SIMD is part of every Linux-capable armv8-a core, but the kernel says so through
+     * HWCAP_ASIMD, and the optional armv8.2 SDOT through HWCAP_ASIMDDP. The bits are spelled out
+     * as the arm64 ABI fixes them, for C libraries whose headers predate them. */
+    const unsigned long hw = getauxval(AT_HWCAP);
+    const unsigned long asimd = 1ul << 1, asimddp = 1ul << 20;
+    if (!(hw & asimd)) return KERNEL_CPU_SCALAR;
+    return (hw & asimddp) ? KERNEL_CPU_DOTPROD : KERNEL_CPU_NEON;
 #else
     return KERNEL_CPU_SCALAR;
 #endif
+}
+
+int kernel_cpu_has(kernel_level level) {
+    const kernel_level hw = kernel_cpu_detected();
+    switch (level) {
+    case KERNEL_CPU_SCALAR: return 1;
+    case KERNEL_CPU_AVX2: return hw == KERNEL_CPU_AVX2 || hw == KERNEL_CPU_AVX512;
+    case KERNEL_CPU_AVX512: return hw == KERNEL_CPU_AVX512;
+    case KERNEL_CPU_NEON: return hw == KERNEL_CPU_NEON || hw == KERNEL_CPU_DOTPROD;
+    case KERNEL_CPU_DOTPROD: return hw == KERNEL_CPU_DOTPROD;
+    }
+    return 0;
+}
+
+/* The level that a request for `want` gets: `want` itself where the CPU has it, else the best
+ * level the CPU has below it in the same chain, else (another architecture's level, or an
+ * unknown value) the detected level. */
+static kernel_level clamp_level(kernel_level want) {
+    const kernel_level hw = kernel_cpu_detected();
+    if (kernel_cpu_has(want)) return want;
+    if (want == KERNEL_CPU_AVX512 && kernel_cpu_has(KERNEL_CPU_AVX2)) return KERNEL_CPU_AVX2;
+    if (want == KERNEL_CPU_DOTPROD && kernel_cpu_has(KERNEL_CPU_NEON)) return KERNEL_CPU_NEON;
+    return hw;
 }
 
 static atomic_int active_level = -1;
@@ -85,7 +122,9 @@ static void level_init(void) {
         if (strcmp(env, "scalar") == 0) want = KERNEL_CPU_SCALAR;
         else if (strcmp(env, "avx2") == 0) want = KERNEL_CPU_AVX2;
         else if (strcmp(env, "avx512") == 0) want = KERNEL_CPU_AVX512;
-        if (want < lvl) lvl = want;
+        else if (strcmp(env, "neon") == 0) want = KERNEL_CPU_NEON;
+        else if (strcmp(env, "dotprod") == 0) want = KERNEL_CPU_DOTPROD;
+        lvl = clamp_level(want);
     }
     int expected = -1;
     atomic_compare_exchange_strong(&active_level, &expected, (int)lvl);
@@ -100,9 +139,7 @@ kernel_level kernel_cpu_level(void) {
 
 kernel_level kernel_cpu_set_level(kernel_level level) {
     pthread_once(&level_once, level_init); /* so a later first use cannot overwrite the choice */
-    const kernel_level hw = kernel_cpu_detected();
-    if (level > hw) level = hw;
-    if (level < KERNEL_CPU_SCALAR) level = KERNEL_CPU_SCALAR;
+    level = clamp_level(level);
     atomic_store(&active_level, (int)level);
     return level;
 }
@@ -112,13 +149,22 @@ const char *kernel_cpu_level_name(kernel_level level) {
     case KERNEL_CPU_SCALAR: return "scalar";
     case KERNEL_CPU_AVX2: return "avx2";
     case KERNEL_CPU_AVX512: return "avx512";
+    case KERNEL_CPU_NEON: return "neon";
+    case KERNEL_CPU_DOTPROD: return "dotprod";
     }
     return "unknown";
 }
 
 hone_vec_dot_fn kernel_vec_dot_at(hone_type t, kernel_level level) {
     hone_vec_dot_fn f = NULL;
-    if (level >= KERNEL_CPU_AVX2) f = kernel_vec_dot_avx2(t); /* AVX-512 runs the AVX2 kernels */
+    switch (level) {
+    case KERNEL_CPU_AVX2:
+    case KERNEL_CPU_AVX512: f = kernel_vec_dot_avx2(t); break; /* AVX-512 runs the AVX2 kernels */
+    case KERNEL_CPU_DOTPROD: f = kernel_vec_dot_dotprod(t);
+    /* fall through - types without a dotprod kernel take the NEON one */
+    case KERNEL_CPU_NEON: f = f ? f : kernel_vec_dot_neon(t); break;
+    case KERNEL_CPU_SCALAR: break;
+    }
     return f ? f : scalar_dot(t);
 }
 
@@ -126,7 +172,16 @@ hone_vec_dot_fn kernel_vec_dot(hone_type t) { return kernel_vec_dot_at(t, kernel
 
 /* The scalar level has no four-row kernels: the references are one row at a time. */
 hone_vec_dot4_fn kernel_vec_dot4_at(hone_type t, kernel_level level) {
-    return level >= KERNEL_CPU_AVX2 ? kernel_vec_dot4_avx2(t) : NULL;
+    hone_vec_dot4_fn f = NULL;
+    switch (level) {
+    case KERNEL_CPU_AVX2:
+    case KERNEL_CPU_AVX512: f = kernel_vec_dot4_avx2(t); break;
+    case KERNEL_CPU_DOTPROD: f = kernel_vec_dot4_dotprod(t);
+    /* fall through */
+    case KERNEL_CPU_NEON: f = f ? f : kernel_vec_dot4_neon(t); break;
+    case KERNEL_CPU_SCALAR: break;
+    }
+    return f;
 }
 
 hone_vec_dot4_fn kernel_vec_dot4(hone_type t) { return kernel_vec_dot4_at(t, kernel_cpu_level()); }

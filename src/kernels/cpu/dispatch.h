@@ -1,10 +1,16 @@
 /*
  * dispatch.h - run-time choice of CPU kernels by instruction-set level.
  *
- * The level is detected once from the CPU (cpuid through the compiler's builtins) and may be
- * lowered with the environment variable HONE_CPU=scalar|avx2|avx512 (for tests and comparisons);
- * asking for more than the CPU has gives what it has. The library never prints: callers that want
- * to say which kernels run ask kernel_cpu_level() and kernel_cpu_level_name().
+ * The level is detected once from the CPU (cpuid through the compiler's builtins on x86-64,
+ * getauxval's hardware capabilities on aarch64) and may be lowered with the environment variable
+ * HONE_CPU=scalar|avx2|avx512|neon|dotprod (for tests and comparisons); asking for more than the
+ * CPU has, or for another architecture's level, gives what it has. The library never prints:
+ * callers that want to say which kernels run ask kernel_cpu_level() and kernel_cpu_level_name().
+ *
+ * Levels form one chain per architecture: scalar < avx2 < avx512 on x86-64, scalar < neon <
+ * dotprod on aarch64. A CPU only ever has levels of its own chain, so code that walks the levels
+ * should ask kernel_cpu_has() for each value rather than count from scalar up to the detected
+ * level (on aarch64 that count would pass through the x86 levels).
  *
  * kernel_vec_dot(t) returns the dot product of a weight row of type t with activations already
  * quantised to vec_dot_type(t), for the active level. Every variant is tested against the scalar
@@ -26,10 +32,14 @@
 #include "core/dtype.h"
 
 typedef enum {
-    KERNEL_CPU_SCALAR = 0, /* portable C: the references in src/quant */
-    KERNEL_CPU_AVX2 = 1,   /* x86-64 with AVX2, FMA and F16C */
-    KERNEL_CPU_AVX512 = 2, /* AVX2 plus AVX-512 F/BW/VL (runs the AVX2 kernels for now) */
+    KERNEL_CPU_SCALAR = 0,  /* portable C: the references in src/quant */
+    KERNEL_CPU_AVX2 = 1,    /* x86-64 with AVX2, FMA and F16C */
+    KERNEL_CPU_AVX512 = 2,  /* AVX2 plus AVX-512 F/BW/VL (runs the AVX2 kernels for now) */
+    KERNEL_CPU_NEON = 3,    /* aarch64 Advanced SIMD, baseline armv8-a */
+    KERNEL_CPU_DOTPROD = 4, /* NEON plus the armv8.2 int8 dot product (SDOT) where it helps */
 } kernel_level;
+
+#define KERNEL_CPU_LEVEL_COUNT 5
 
 /* Dot product of n elements (a multiple of t's block size): w a row of type t, x activations of
  * type vec_dot_type(t). */
@@ -46,11 +56,14 @@ kernel_level kernel_cpu_detected(void);
 /* The active level: detected, lowered by HONE_CPU when set (read once, thread-safe). */
 kernel_level kernel_cpu_level(void);
 
-/* Force a level (tests, benchmarks); clamped to what the CPU has. Returns the level now active.
- * Not meant to race with running kernels. */
+/* Whether this CPU can run the kernels of `level` (scalar: always). */
+int kernel_cpu_has(kernel_level level);
+
+/* Force a level (tests, benchmarks); clamped to what the CPU has (a level of another architecture
+ * gives the detected one). Returns the level now active. Not meant to race with running kernels. */
 kernel_level kernel_cpu_set_level(kernel_level level);
 
-/* "scalar", "avx2", "avx512". */
+/* "scalar", "avx2", "avx512", "neon", "dotprod". */
 const char *kernel_cpu_level_name(kernel_level level);
 
 /* Best dot product for type t at the active level; NULL when t is not computable. */
