@@ -114,7 +114,8 @@ int main(int argc, char **argv) {
         }
         hone_quantize_row(vt, row, hx, hn);
         hone_quantize_row(vt, row, sx, SN);
-        for (int lvl = KERNEL_CPU_SCALAR; lvl <= (int)top; lvl++) {
+        for (int lvl = KERNEL_CPU_SCALAR; lvl < KERNEL_CPU_LEVEL_COUNT; lvl++) {
+            if (!kernel_cpu_has((kernel_level)lvl)) continue;
             if (lvl == KERNEL_CPU_AVX512) continue; /* runs the AVX2 kernels for now */
             const hone_vec_dot_fn dot = kernel_vec_dot_at(t, (kernel_level)lvl);
             const double hot = run(dot, hw, hrb, HOT, hn, hx, reps, 20);
