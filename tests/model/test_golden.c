@@ -41,6 +41,11 @@ static int argmax(const float *x, int n) {
 int main(void) {
     const char *path = test_model_path();
     if (!path) test_skip("default model not cached (run `hone pull`)");
+    /* ctest runs this at the detected level and again with HONE_CPU=scalar (model/test_golden_scalar) */
+    const char *want = getenv("HONE_CPU");
+    printf("# kernels: %s\n", hone_cpu_backend());
+    if (want && strcmp(want, "scalar") == 0)
+        CHECKF(strcmp(hone_cpu_backend(), "scalar") == 0, "HONE_CPU=scalar but kernels are %s", hone_cpu_backend());
     golden_case *g;
     int ng = golden_load_all(&g);
     CHECKF(ng >= 12, "expected 12 golden files, found %d", ng);
