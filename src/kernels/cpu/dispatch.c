@@ -21,6 +21,7 @@
 
 #include "kernels/cpu/dot_avx2.h"
 #include "kernels/cpu/dot_neon.h"
+#include "kernels/cpu/float_avx2.h"
 #include "quant/blocks.h"
 
 static float dot_f32(int64_t n, const void *w, const void *x) { return hq_dot_f32(n, w, x); }
@@ -185,5 +186,15 @@ hone_vec_dot4_fn kernel_vec_dot4_at(hone_type t, kernel_level level) {
 }
 
 hone_vec_dot4_fn kernel_vec_dot4(hone_type t) { return kernel_vec_dot4_at(t, kernel_cpu_level()); }
+
+hone_gemm_fn kernel_gemm_at(hone_type t, kernel_level level) {
+    switch (level) {
+    case KERNEL_CPU_AVX2:
+    case KERNEL_CPU_AVX512: return kernel_float_gemm_avx2(t);
+    default: return NULL;
+    }
+}
+
+hone_gemm_fn kernel_gemm(hone_type t) { return kernel_gemm_at(t, kernel_cpu_level()); }
 
 const char *hone_cpu_backend(void) { return kernel_cpu_level_name(kernel_cpu_level()); }

@@ -50,6 +50,13 @@ typedef float (*hone_vec_dot_fn)(int64_t n, const void *w, const void *x);
  * their chains of dependent float operations overlap and reads the activations once. */
 typedef void (*hone_vec_dot4_fn)(int64_t n, const void *w, size_t stride, const void *x, float *out);
 
+/* A block of the matrix product: out[t * out_stride + r] = dot(n, w + r * w_stride, x + t * x_stride)
+ * for r < nr, t < nt, each element with exactly the bits the single-row kernel of the same level
+ * gives (so a prompt's results do not depend on how it is batched). Tiling several weight rows
+ * against several activation rows reuses every load; used for prompt batches. */
+typedef void (*hone_gemm_fn)(int64_t n, const void *w, size_t w_stride, int nr, const void *x, size_t x_stride,
+                             int nt, float *out, int64_t out_stride);
+
 /* What the CPU supports, ignoring HONE_CPU. */
 kernel_level kernel_cpu_detected(void);
 
@@ -76,6 +83,10 @@ hone_vec_dot4_fn kernel_vec_dot4(hone_type t);
 /* The dot product that `level` would use (which may be a lower level's), for tests and benchmarks;
  * the caller makes sure the CPU has that level. NULL when t is not computable. */
 hone_vec_dot_fn kernel_vec_dot_at(hone_type t, kernel_level level);
+/* The tiled kernel for type t at the active level / at `level`, or NULL where there is none
+ * (callers then use the row kernels). */
+hone_gemm_fn kernel_gemm(hone_type t);
+hone_gemm_fn kernel_gemm_at(hone_type t, kernel_level level);
 hone_vec_dot4_fn kernel_vec_dot4_at(hone_type t, kernel_level level);
 
 #endif

@@ -15,9 +15,8 @@
  *    exact) and then evaluates the reference's float expression unchanged. The file is built
  *    with -std=c11, which turns off floating-point contraction, so `a * b + c` is not silently
  *    fused in one place and not in the other.
- *  - F32, F16, BF16 accumulate in float lanes, flushed to a double total every 256 elements; the
- *    references sum in index order (F32) or in double (F16, BF16), so these agree only within a
- *    normalised bound (tests/kernels/test_kernels.c).
+ *  - F32, F16, BF16 live in float_avx2.c (one row, four rows and a tiled gemm in one shared order);
+ *    the references sum in double, so those agree only within a normalised bound.
  *
  * Integer products use _mm256_maddubs_epi16 (unsigned x signed bytes, pairs summed to int16 with
  * saturation). Weight formats put their unsigned quants (at most 63) on the unsigned side, so a pair
@@ -28,6 +27,7 @@
  * do for the mins; a Q8_K block always carries bsums consistent with its quants.
  */
 #include "kernels/cpu/dot_avx2.h"
+#include "kernels/cpu/float_avx2.h"
 
 #include <stddef.h>
 
@@ -48,13 +48,6 @@ static AVX2 inline int hsum_i32(__m256i v) {
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
     return _mm_cvtsi128_si32(s);
-}
-
-static AVX2 inline float hsum_f32(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
 }
 
 /* The 16 nibbles of a 4-bit block as 32 bytes in element order: low nibbles of bytes 0..15 are
@@ -439,55 +432,11 @@ static AVX2 float dot_q6_K(int64_t n, const void *w, const void *x) {
     return sum;
 }
 
-/* ---- float formats: float lanes, a double total every CHUNK elements ---- */
-
-#define CHUNK 256
-
-static AVX2 inline __m256 load_f16x8(const hone_f16 *p) {
-    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
-}
-
-static AVX2 inline __m256 load_bf16x8(const hone_bf16 *p) {
-    const __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
-}
-
-/* The float-family dots (F32, F16, BF16) differ only in how 8 elements are
- * loaded as floats: four FMA accumulators per chunk of CHUNK elements, each
- * chunk's sum added in double, the tail element by element in double. */
-#define FLOAT_DOT_BODY(T, LOAD8, TO_F32)                                                              \
-    const T *a = w, *b = x;                                                                          \
-    double total = 0.0;                                                                              \
-    int64_t i = 0;                                                                                   \
-    while (n - i >= 32) {                                                                            \
-        const int64_t end = i + CHUNK < n ? i + CHUNK : n;                                           \
-        __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;                                  \
-        for (; i + 32 <= end; i += 32) {                                                             \
-            s0 = _mm256_fmadd_ps(LOAD8(a + i), LOAD8(b + i), s0);                                    \
-            s1 = _mm256_fmadd_ps(LOAD8(a + i + 8), LOAD8(b + i + 8), s1);                            \
-            s2 = _mm256_fmadd_ps(LOAD8(a + i + 16), LOAD8(b + i + 16), s2);                          \
-            s3 = _mm256_fmadd_ps(LOAD8(a + i + 24), LOAD8(b + i + 24), s3);                          \
-        }                                                                                            \
-        total += hsum_f32(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));              \
-    }                                                                                                \
-    for (; i < n; i++) total += TO_F32(a[i], b[i]);                                                  \
-    return (float)total
-
-#define F32_TAIL(p, q) ((double)(p) * (double)(q))
-#define F16_TAIL(p, q) ((double)(_cvtsh_ss(p) * _cvtsh_ss(q)))
-#define BF16_TAIL(p, q) ((double)(hone_bf16_to_f32(p) * hone_bf16_to_f32(q)))
-
-static AVX2 float dot_f32(int64_t n, const void *w, const void *x) { FLOAT_DOT_BODY(float, _mm256_loadu_ps, F32_TAIL); }
-
-static AVX2 float dot_f16(int64_t n, const void *w, const void *x) { FLOAT_DOT_BODY(hone_f16, load_f16x8, F16_TAIL); }
-
-static AVX2 float dot_bf16(int64_t n, const void *w, const void *x) { FLOAT_DOT_BODY(hone_bf16, load_bf16x8, BF16_TAIL); }
-
 hone_vec_dot_fn kernel_vec_dot_avx2(hone_type t) {
     switch (t) {
-    case HONE_TYPE_F32: return dot_f32;
-    case HONE_TYPE_F16: return dot_f16;
-    case HONE_TYPE_BF16: return dot_bf16;
+    case HONE_TYPE_F32:
+    case HONE_TYPE_F16:
+    case HONE_TYPE_BF16: return kernel_float_dot_avx2(t); /* float_avx2.c */
     case HONE_TYPE_Q4_0: return dot_q4_0;
     case HONE_TYPE_Q4_1: return dot_q4_1;
     case HONE_TYPE_Q5_0: return dot_q5_0;
@@ -506,6 +455,9 @@ hone_vec_dot4_fn kernel_vec_dot4_avx2(hone_type t) {
     switch (t) {
     case HONE_TYPE_Q4_1: return dot4_q4_1;
     case HONE_TYPE_Q8_0: return dot4_q8_0;
+    case HONE_TYPE_F32:
+    case HONE_TYPE_F16:
+    case HONE_TYPE_BF16: return kernel_float_dot4_avx2(t);
     default: return NULL;
     }
 }

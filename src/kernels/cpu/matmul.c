@@ -45,6 +45,7 @@ typedef struct {
     const hone_mat *w;
     hone_vec_dot_fn dot;
     hone_vec_dot4_fn dot4; /* NULL where the level has no four-row kernel for the type */
+    hone_gemm_fn gemm;     /* tiled kernel for batches of several rows, or NULL */
     const char *xq;
     size_t xrow;
     int T;
@@ -57,8 +58,18 @@ static void mm_range(const mm_job *j, long b, long e) {
     const hone_mat *w = j->w;
     const hone_vec_dot_fn dot = j->dot;
     long r = b;
-    /* four rows at a time where a kernel exists: same bits per element as the one-row kernel */
-    if (j->dot4) {
+    /* a batch of several activation rows: the tiled kernel, same bits per element */
+    if (j->gemm && j->T > 1 && e > b) {
+        j->gemm(w->n_in, (const char *)w->data + (size_t)b * w->row_bytes, w->row_bytes, (int)(e - b), j->xq, j->xrow,
+                j->T, j->out + b, w->n_out);
+        return;
+    }
+    /* four rows at a time where a kernel exists and there are several activation rows to reuse the
+     * weights for: same bits per element as the one-row kernel. Not for a single activation row
+     * (decode): there the weights stream from memory once, and one row at a time is a single
+     * sequential stream, which the hardware prefetchers serve better than four interleaved ones
+     * (measured: 10-40 % faster generation for Q4_1, Q8_0, F16 here). */
+    if (j->dot4 && j->T > 1) {
         for (; r + 4 <= e; r += 4) {
             const char *wr = (const char *)w->data + (size_t)r * w->row_bytes;
             for (int t = 0; t < j->T; t++) {
@@ -84,7 +95,7 @@ static void mm_worker(void *ctx, int ith, int nth) {
 }
 
 static bool mm_init(mm_job *j, const hone_mat *w, const void *xq, int T, float *out) {
-    *j = (mm_job){w, kernel_vec_dot(w->type), kernel_vec_dot4(w->type), xq, 0, T, out};
+    *j = (mm_job){w, kernel_vec_dot(w->type), kernel_vec_dot4(w->type), kernel_gemm(w->type), xq, 0, T, out};
     j->xrow = hone_row_size(hone_type_get((uint32_t)w->type)->vec_dot_type, w->n_in);
     return j->dot != NULL; /* not computable: the model loader rejects such weights before this */
 }

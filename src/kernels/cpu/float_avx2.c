@@ -1,0 +1,168 @@
+/*
+ * float_avx2.c - AVX2 products of F32, F16 and BF16 weight rows with activations of the same type:
+ * one row (dot), four rows (dot4) and a tiled matrix product for prompt batches (gemm).
+ *
+ * All three compute each output element in one fixed order, so an element's bits never depend on
+ * which kernel produced it, i.e. on the batch size or the row split:
+ *   for each chunk of up to 256 elements (while at least 8 remain): one 8-lane accumulator takes
+ *   w[i..i+7] * x[i..i+7] by fused multiply-add, 8 elements at a time; its lanes are summed
+ *   (hsum8 below) and added to a double total; the last n % 8 elements are added one by one in
+ *   double; the result is the total rounded to float.
+ * The scalar references in src/quant sum in double element by element, so these agree with them
+ * within a normalised bound (tests/kernels/test_kernels.c), and with one another bit for bit.
+ *
+ * The gemm walks the batch in tiles of 3 weight rows x 4 activation rows: each 8-element step
+ * converts 3 + 4 vectors and does 12 multiply-adds, against 2 conversions per multiply-add in the
+ * one-row kernel, which is what makes prompt processing of F16 models compute-bound rather than
+ * conversion-bound. Tiles at the edges are smaller instances of the same code.
+ */
+#include "kernels/cpu/float_avx2.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(HONE_NO_SIMD)
+#include <immintrin.h>
+
+#include "core/fp16.h"
+
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#define CHUNK 256
+
+static AVX2 ALWAYS_INLINE float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static AVX2 ALWAYS_INLINE __m256 ld_f32(const void *p, int64_t i) { return _mm256_loadu_ps((const float *)p + i); }
+static AVX2 ALWAYS_INLINE __m256 ld_f16(const void *p, int64_t i) {
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const hone_f16 *)p + i)));
+}
+static AVX2 ALWAYS_INLINE __m256 ld_bf16(const void *p, int64_t i) {
+    const __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)((const hone_bf16 *)p + i)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+}
+static AVX2 ALWAYS_INLINE float el_f32(const void *p, int64_t i) { return ((const float *)p)[i]; }
+static AVX2 ALWAYS_INLINE float el_f16(const void *p, int64_t i) { return _cvtsh_ss(((const hone_f16 *)p)[i]); }
+static AVX2 ALWAYS_INLINE float el_bf16(const void *p, int64_t i) { return hone_bf16_to_f32(((const hone_bf16 *)p)[i]); }
+
+/* An R x C tile: out[c * ostride + r] = w_r . x_c in the order described at the top. R <= 4,
+ * C <= 4, both constants at every call site so the loops unroll and the accumulators stay in
+ * registers. */
+#define FLOAT_TILE(SUF)                                                                                     \
+    static AVX2 ALWAYS_INLINE void tile_from_##SUF(const int R, const int C, int64_t n, const char *w,      \
+                                                   size_t ws, const char *x, size_t xs, float *out,        \
+                                                   int64_t ostride, int64_t i, double init) {               \
+        double total[4][4];                                                                                 \
+        for (int r = 0; r < 4; r++)                                                                         \
+            for (int c = 0; c < 4; c++) total[r][c] = init;                                                 \
+        while (n - i >= 8) {                                                                                \
+            const int64_t end = i + CHUNK < n ? i + CHUNK : n;                                              \
+            __m256 s[4][4];                                                                                 \
+            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                             \
+            _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) s[r][c] = _mm256_setzero_ps();              \
+            for (; i + 8 <= end; i += 8) {                                                                  \
+                __m256 wv[4];                                                                               \
+                _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) wv[r] = ld_##SUF(w + (size_t)r * ws, i); \
+                _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) {                                       \
+                    const __m256 xv = ld_##SUF(x + (size_t)c * xs, i);                                       \
+                    _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) s[r][c] =                            \
+                        _mm256_fmadd_ps(wv[r], xv, s[r][c]);                                                \
+                }                                                                                           \
+            }                                                                                               \
+            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                             \
+            _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) total[r][c] += hsum8(s[r][c]);              \
+        }                                                                                                   \
+        for (int r = 0; r < R; r++)                                                                         \
+            for (int c = 0; c < C; c++) {                                                                   \
+                double t = total[r][c];                                                                     \
+                for (int64_t j = i; j < n; j++)                                                             \
+                    t += (double)(el_##SUF(w + (size_t)r * ws, j) * el_##SUF(x + (size_t)c * xs, j));        \
+                out[(int64_t)c * ostride + r] = (float)t;                                                   \
+            }                                                                                               \
+    }                                                                                                       \
+    static AVX2 ALWAYS_INLINE void tile_##SUF(const int R, const int C, int64_t n, const char *w, size_t ws, \
+                                              const char *x, size_t xs, float *out, int64_t ostride) {      \
+        tile_from_##SUF(R, C, n, w, ws, x, xs, out, ostride, 0, 0.0);                                       \
+    }                                                                                                       \
+    static AVX2 float dot_##SUF(int64_t n, const void *w, const void *x) {                                  \
+        float o;                                                                                            \
+        tile_##SUF(1, 1, n, w, 0, x, 0, &o, 1);                                                             \
+        return o;                                                                                           \
+    }                                                                                                       \
+    static AVX2 void dot4_##SUF(int64_t n, const void *w, size_t stride, const void *x, float *out) {       \
+        tile_##SUF(4, 1, n, w, stride, x, 0, out, 1);                                                       \
+    }                                                                                                       \
+    static AVX2 void gemm_##SUF(int64_t n, const void *w, size_t ws, int nr, const void *x, size_t xs,      \
+                                int nt, float *out, int64_t ostride) {                                      \
+        for (int t = 0; t < nt; t += 4) {                                                                   \
+            const int C = nt - t < 4 ? nt - t : 4;                                                          \
+            const char *xt = (const char *)x + (size_t)t * xs;                                              \
+            for (int r = 0; r < nr; r += 3) {                                                               \
+                const int R = nr - r < 3 ? nr - r : 3;                                                      \
+                const char *wr = (const char *)w + (size_t)r * ws;                                          \
+                float *o = out + (int64_t)t * ostride + r;                                                  \
+                switch (R * 4 + C) {                                                                        \
+                case 3 * 4 + 4: tile_##SUF(3, 4, n, wr, ws, xt, xs, o, ostride); break;                     \
+                case 3 * 4 + 3: tile_##SUF(3, 3, n, wr, ws, xt, xs, o, ostride); break;                     \
+                case 3 * 4 + 2: tile_##SUF(3, 2, n, wr, ws, xt, xs, o, ostride); break;                     \
+                case 3 * 4 + 1: tile_##SUF(3, 1, n, wr, ws, xt, xs, o, ostride); break;                     \
+                case 2 * 4 + 4: tile_##SUF(2, 4, n, wr, ws, xt, xs, o, ostride); break;                     \
+                case 1 * 4 + 4: tile_##SUF(1, 4, n, wr, ws, xt, xs, o, ostride); break;                     \
+                default: /* the last corner: fewer than 3 rows and 4 tokens */                              \
+                    for (int c = 0; c < C; c++)                                                             \
+                        for (int rr = 0; rr < R; rr++)                                                      \
+                            tile_##SUF(1, 1, n, wr + (size_t)rr * ws, 0, xt + (size_t)c * xs, 0,            \
+                                       o + (int64_t)c * ostride + rr, 1);                                   \
+                }                                                                                           \
+            }                                                                                               \
+        }                                                                                                   \
+    }
+
+FLOAT_TILE(f32)
+FLOAT_TILE(f16)
+FLOAT_TILE(bf16)
+
+hone_vec_dot_fn kernel_float_dot_avx2(hone_type t) {
+    switch (t) {
+    case HONE_TYPE_F32: return dot_f32;
+    case HONE_TYPE_F16: return dot_f16;
+    case HONE_TYPE_BF16: return dot_bf16;
+    default: return NULL;
+    }
+}
+
+hone_vec_dot4_fn kernel_float_dot4_avx2(hone_type t) {
+    switch (t) {
+    case HONE_TYPE_F32: return dot4_f32;
+    case HONE_TYPE_F16: return dot4_f16;
+    case HONE_TYPE_BF16: return dot4_bf16;
+    default: return NULL;
+    }
+}
+
+hone_gemm_fn kernel_float_gemm_avx2(hone_type t) {
+    switch (t) {
+    case HONE_TYPE_F32: return gemm_f32;
+    case HONE_TYPE_F16: return gemm_f16;
+    case HONE_TYPE_BF16: return gemm_bf16;
+    default: return NULL;
+    }
+}
+
+#else
+
+hone_vec_dot_fn kernel_float_dot_avx2(hone_type t) {
+    (void)t;
+    return NULL;
+}
+hone_vec_dot4_fn kernel_float_dot4_avx2(hone_type t) {
+    (void)t;
+    return NULL;
+}
+hone_gemm_fn kernel_float_gemm_avx2(hone_type t) {
+    (void)t;
+    return NULL;
+}
+
+#endif
