@@ -321,10 +321,30 @@ static void rows_matmul(const hone_mat *w, const float *bias, const void *xq, fl
     if (bias) op_add(out + *b, bias + *b, (int)(*e - *b));
 }
 
-static void norm_quantize(const hone_model *m, hone_fwd_state *st, const float *w, hone_type wtype) {
+static void norm_quantize(const hone_model *m, hone_fwd_state *st, float *xn, void *xq, const float *w,
+                          hone_type wtype) {
     const int n = m->hp.n_embd;
-    op_rmsnorm(st->xn, st->x, w, n, m->hp.rms_eps);
-    matmul_quantize_act(NULL, wtype, st->xn, n, 1, st->xq);
+    op_rmsnorm(xn, st->x, w, n, m->hp.rms_eps);
+    matmul_quantize_act(NULL, wtype, xn, n, 1, xq);
+}
+
+/* The activation rows a thread quantises into: its own when the session's scratch (sized for
+ * n_batch tokens, of which a decode step uses one) has a row per thread, so that every thread
+ * quantises the whole input itself - the same calls, hence the same bits - instead of waiting at
+ * a barrier for thread 0 to do it; else the shared row, filled by thread 0 between barriers. */
+typedef struct {
+    float *xn;
+    void *xq;
+    bool own;
+} act_rows;
+
+static act_rows thread_rows(const hone_model *m, hone_fwd_state *st, int ith, int nth) {
+    const hone_hparams *hp = &m->hp;
+    int64_t widest = hp->n_embd > hp->n_ff ? hp->n_embd : hp->n_ff; /* as session.c sizes xq */
+    if ((int64_t)hp->n_head * hp->head_dim > widest) widest = (int64_t)hp->n_head * hp->head_dim;
+    if (st->n_batch < nth) return (act_rows){st->xn, st->xq, false};
+    return (act_rows){st->xn + (int64_t)ith * hp->n_embd, (char *)st->xq + (size_t)ith * (size_t)widest * sizeof(float),
+                      true};
 }
 
 static void decode_layer_worker(void *ctx, int ith, int nth) {
@@ -332,32 +352,41 @@ static void decode_layer_worker(void *ctx, int ith, int nth) {
     const hone_layer *L = j->L;
     hone_fwd_state *st = j->st;
     threadpool *pool = st->pool;
+    const act_rows ar = thread_rows(j->m, st, ith, nth);
+    void *const xq = ar.xq;
     long b, e;
+/* run `stmt` on every thread into its own rows, or on thread 0 into the shared ones and wait */
+#define EACH_OR_SERIAL(stmt)                   \
+    do {                                       \
+        if (ar.own) {                          \
+            stmt;                              \
+        } else {                               \
+            if (ith == 0) stmt;                \
+            threadpool_barrier(pool);          \
+        }                                      \
+    } while (0)
 
-    if (ith == 0) norm_quantize(j->m, st, L->attn_norm, L->wq.type);
-    threadpool_barrier(pool);
-    rows_matmul(&L->wq, L->bq, st->xq, st->q, 4, ith, nth, &b, &e);
-    rows_matmul(&L->wk, L->bk, st->xq, st->kx, 4, ith, nth, &b, &e);
-    rows_matmul(&L->wv, L->bv, st->xq, st->vx, 4, ith, nth, &b, &e);
+    EACH_OR_SERIAL(norm_quantize(j->m, st, ar.xn, xq, L->attn_norm, L->wq.type));
+    rows_matmul(&L->wq, L->bq, xq, st->q, 4, ith, nth, &b, &e);
+    rows_matmul(&L->wk, L->bk, xq, st->kx, 4, ith, nth, &b, &e);
+    rows_matmul(&L->wv, L->bv, xq, st->vx, 4, ith, nth, &b, &e);
     threadpool_barrier(pool);
     attn_worker(&j->attn, ith, nth); /* RoPE + store, barrier, attention */
     threadpool_barrier(pool);
-    if (ith == 0) matmul_quantize_act(NULL, L->wo.type, st->att, L->wo.n_in, 1, st->xq);
-    threadpool_barrier(pool);
-    rows_matmul(&L->wo, NULL, st->xq, st->tmp, 4, ith, nth, &b, &e);
+    EACH_OR_SERIAL(matmul_quantize_act(NULL, L->wo.type, st->att, L->wo.n_in, 1, xq));
+    rows_matmul(&L->wo, NULL, xq, st->tmp, 4, ith, nth, &b, &e);
     if (e > b) op_add(st->x + b, st->tmp + b, (int)(e - b));
     threadpool_barrier(pool);
-    if (ith == 0) norm_quantize(j->m, st, L->ffn_norm, L->w_gate.type);
-    threadpool_barrier(pool);
+    EACH_OR_SERIAL(norm_quantize(j->m, st, ar.xn, xq, L->ffn_norm, L->w_gate.type));
     /* sixteen-aligned parts: see swiglu_worker */
-    rows_matmul(&L->w_gate, NULL, st->xq, st->gate, 16, ith, nth, &b, &e);
-    rows_matmul(&L->w_up, NULL, st->xq, st->up, 16, ith, nth, &b, &e);
+    rows_matmul(&L->w_gate, NULL, xq, st->gate, 16, ith, nth, &b, &e);
+    rows_matmul(&L->w_up, NULL, xq, st->up, 16, ith, nth, &b, &e);
     if (e > b) op_swiglu(st->gate + b, st->gate + b, st->up + b, (int)(e - b));
     threadpool_barrier(pool);
-    if (ith == 0) matmul_quantize_act(NULL, L->w_down.type, st->gate, L->w_down.n_in, 1, st->xq);
-    threadpool_barrier(pool);
-    rows_matmul(&L->w_down, NULL, st->xq, st->tmp, 4, ith, nth, &b, &e);
+    EACH_OR_SERIAL(matmul_quantize_act(NULL, L->w_down.type, st->gate, L->w_down.n_in, 1, xq));
+    rows_matmul(&L->w_down, NULL, xq, st->tmp, 4, ith, nth, &b, &e);
     if (e > b) op_add(st->x + b, st->tmp + b, (int)(e - b));
+#undef EACH_OR_SERIAL
 }
 
 static hone_type vec_dot_type(const hone_mat *w) { return hone_type_get((uint32_t)w->type)->vec_dot_type; }
