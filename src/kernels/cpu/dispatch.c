@@ -190,7 +190,7 @@ hone_vec_dot4_fn kernel_vec_dot4(hone_type t) { return kernel_vec_dot4_at(t, ker
 hone_gemm_fn kernel_gemm_at(hone_type t, kernel_level level) {
     switch (level) {
     case KERNEL_CPU_AVX2:
-    case KERNEL_CPU_AVX512: return kernel_float_gemm_avx2(t);
+    case KERNEL_CPU_AVX512: return kernel_gemm_avx2(t);
     default: return NULL;
     }
 }

@@ -232,6 +232,137 @@ static AVX2 void dot4_q8_0(int64_t n, const void *w, size_t stride, const void *
     out[3] = lanes8_sum(c3);
 }
 
+/* ---- tiled products for batches (prompt processing, batched decode) ----
+ *
+ * An R x C tile of weight rows against activation rows (R <= 2, C <= 4, constants at each call
+ * so the loops unroll): every element takes exactly the float steps of its one-row kernel above
+ * (same bits), while each block's weight bytes are unpacked once for C activation rows and each
+ * activation block is loaded once for R weight rows. The per-pair scale products are formed as
+ * the one-row kernels form them (a float product of the two converted scales; Q4_1's min term
+ * by a fused multiply-add per block) and broadcast from memory. */
+
+static AVX2 ALWAYS_INLINE void q8_0_tile(const int R, const int C, int64_t nb, const char *w, size_t ws,
+                                         const char *x, size_t xs, float *out, int64_t os) {
+    __m256 acc[2][4];
+    _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)
+        _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        const block_q8_0 *wb[2], *xb[4];
+        float dd[2][4] __attribute__((aligned(16)));
+        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) wb[r] = (const block_q8_0 *)(w + (size_t)r * ws) + i;
+        /* the C activation scales as one vector; per row, its scale times all of them */
+        __m128i xd = _mm_setzero_si128();
+        _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) {
+            xb[c] = (const block_q8_0 *)(x + (size_t)c * xs) + i;
+            xd = _mm_insert_epi16(xd, xb[c]->d, c);
+        }
+        const __m128 dx = _mm_cvtph_ps(xd);
+        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)
+            _mm_store_ps(dd[r], _mm_mul_ps(_mm_set1_ps(_cvtsh_ss(wb[r]->d)), dx));
+        __m256i qa[2], ua[2];
+        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {
+            qa[r] = _mm256_loadu_si256((const __m256i *)wb[r]->qs);
+            ua[r] = _mm256_abs_epi8(qa[r]);
+        }
+        _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) {
+            const __m256i qy = _mm256_loadu_si256((const __m256i *)xb[c]->qs);
+            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {
+                const __m256i p = _mm256_maddubs_epi16(ua[r], _mm256_sign_epi8(qy, qa[r]));
+                const __m256 lanes = _mm256_cvtepi32_ps(_mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+                acc[r][c] = _mm256_fmadd_ps(_mm256_broadcast_ss(&dd[r][c]), lanes, acc[r][c]);
+            }
+        }
+    }
+    _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)
+        _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) out[(int64_t)c * os + r] = lanes8_sum(acc[r][c]);
+}
+
+static AVX2 ALWAYS_INLINE void q4_1_tile(const int R, const int C, int64_t nb, const char *w, size_t ws,
+                                         const char *x, size_t xs, float *out, int64_t os) {
+    const __m256i shift = _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4), m4 = _mm256_set1_epi8(0xF);
+    __m256 acc[2][4], summs[2];
+    _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {
+        summs[r] = _mm256_setzero_ps();
+        _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps();
+    }
+    for (int64_t i = 0; i < nb; i++) {
+        const block_q4_1 *wb[2];
+        const block_q8_1 *xb[4];
+        float dd[2][8] __attribute__((aligned(32))); /* lane 2c: d_r * d_c */
+        /* the C activations' (d, s) pairs as one vector dx0 sx0 dx1 sx1 ...; per row, its (d, m)
+         * pair repeated times that vector: even lanes d_r * d_c, odd lanes fused into the row's
+         * running sums of m_r * s_c */
+        __m128i xds = _mm_setzero_si128();
+        _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) {
+            xb[c] = (const block_q8_1 *)(x + (size_t)c * xs) + i;
+            xds = _mm_insert_epi32(xds, (int)load_u32(&xb[c]->d), c);
+        }
+        const __m256 xv = _mm256_cvtph_ps(xds);
+        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {
+            wb[r] = (const block_q4_1 *)(w + (size_t)r * ws) + i;
+            const __m256 wv = _mm256_cvtph_ps(_mm_set1_epi32((int)load_u32(&wb[r]->d)));
+            summs[r] = _mm256_fmadd_ps(wv, xv, summs[r]);
+            _mm256_store_ps(dd[r], _mm256_mul_ps(wv, xv));
+        }
+        __m256i u[2];
+        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {
+            const __m256i q = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)wb[r]->qs));
+            u[r] = _mm256_and_si256(_mm256_srlv_epi32(q, shift), m4);
+        }
+        _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) {
+            const __m256i y = _mm256_loadu_si256((const __m256i *)xb[c]->qs);
+            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {
+                const __m256 lanes =
+                    _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(u[r], y), _mm256_set1_epi16(1)));
+                acc[r][c] = _mm256_fmadd_ps(_mm256_broadcast_ss(&dd[r][2 * c]), lanes, acc[r][c]);
+            }
+        }
+    }
+    _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {
+        float sm[8];
+        _mm256_storeu_ps(sm, summs[r]);
+        _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) out[(int64_t)c * os + r] = lanes8_sum(acc[r][c]) + sm[2 * c + 1];
+    }
+}
+
+/* Rows in pairs (outer: each weight row pair is read from memory once), activation rows in fours
+ * (inner: they stay in the cache), edge tiles smaller. */
+#define Q_GEMM(NAME, TILE, QK)                                                                             \
+    static AVX2 void NAME(int64_t n, const void *w, size_t ws, int nr, const void *x, size_t xs, int nt,   \
+                          float *out, int64_t os) {                                                        \
+        const int64_t nb = n / QK;                                                                         \
+        for (int r = 0; r < nr; r += 2) {                                                                  \
+            const int R = nr - r < 2 ? 1 : 2;                                                              \
+            const char *wr = (const char *)w + (size_t)r * ws;                                             \
+            for (int t = 0; t < nt; t += 4) {                                                              \
+                const int C = nt - t < 4 ? nt - t : 4;                                                     \
+                const char *xt = (const char *)x + (size_t)t * xs;                                         \
+                float *o = out + (int64_t)t * os + r;                                                      \
+                switch (R * 4 + C) {                                                                       \
+                case 2 * 4 + 4: TILE(2, 4, nb, wr, ws, xt, xs, o, os); break;                              \
+                case 2 * 4 + 3: TILE(2, 3, nb, wr, ws, xt, xs, o, os); break;                              \
+                case 2 * 4 + 2: TILE(2, 2, nb, wr, ws, xt, xs, o, os); break;                              \
+                case 2 * 4 + 1: TILE(2, 1, nb, wr, ws, xt, xs, o, os); break;                              \
+                case 1 * 4 + 4: TILE(1, 4, nb, wr, ws, xt, xs, o, os); break;                              \
+                case 1 * 4 + 3: TILE(1, 3, nb, wr, ws, xt, xs, o, os); break;                              \
+                case 1 * 4 + 2: TILE(1, 2, nb, wr, ws, xt, xs, o, os); break;                              \
+                default: TILE(1, 1, nb, wr, ws, xt, xs, o, os); break;                                     \
+                }                                                                                          \
+            }                                                                                              \
+        }                                                                                                  \
+    }
+
+Q_GEMM(gemm_q8_0, q8_0_tile, QK8_0)
+Q_GEMM(gemm_q4_1, q4_1_tile, QK4_1)
+
+hone_gemm_fn kernel_gemm_avx2(hone_type t) {
+    switch (t) {
+    case HONE_TYPE_Q4_1: return gemm_q4_1;
+    case HONE_TYPE_Q8_0: return gemm_q8_0;
+    default: return kernel_float_gemm_avx2(t);
+    }
+}
+
 /* ---- Q4_0, Q5_0, Q5_1: exact integer sum per block, then the reference's float expression ---- */
 
 static AVX2 float dot_q4_0(int64_t n, const void *w, const void *x) {
@@ -470,6 +601,11 @@ hone_vec_dot_fn kernel_vec_dot_avx2(hone_type t) {
 }
 
 hone_vec_dot4_fn kernel_vec_dot4_avx2(hone_type t) {
+    (void)t;
+    return NULL;
+}
+
+hone_gemm_fn kernel_gemm_avx2(hone_type t) {
     (void)t;
     return NULL;
 }

@@ -14,4 +14,7 @@ hone_vec_dot_fn kernel_vec_dot_avx2(hone_type t);
 /* The four-row AVX2 kernel for type t, or NULL. */
 hone_vec_dot4_fn kernel_vec_dot4_avx2(hone_type t);
 
+/* The tiled AVX2 kernel for type t (block formats here, float formats from float_avx2.c), or NULL. */
+hone_gemm_fn kernel_gemm_avx2(hone_type t);
+
 #endif
