@@ -11,6 +11,7 @@
 
 #include "core/status.h"
 #include "kernels/cpu/attn_avx2.h"
+#include "kernels/cpu/ops_avx2.h"
 #include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/ops.h"
 
@@ -157,6 +158,15 @@ void blk_add(threadpool *pool, float *x, const float *y, int T, int n) {
         threadpool_run(pool, add_worker, &j);
 }
 
+/* SiLU(g) * u with the AVX2 kernel where the level allows it (same bits as op_swiglu) */
+static void swiglu(float *out, const float *g, const float *u, int n) {
+    const kernel_level lvl = kernel_cpu_level();
+    if (op_swiglu_avx2_available() && (lvl == KERNEL_CPU_AVX2 || lvl == KERNEL_CPU_AVX512))
+        op_swiglu_avx2(out, g, u, n);
+    else
+        op_swiglu(out, g, u, n);
+}
+
 /* op_swiglu takes libm's expf for the elements past the last whole group of sixteen in a row and
  * the polynomial for the rest, so a part of one row must start at a multiple of sixteen: then the
  * part holding the row's end also holds its tail, and every element takes the same branch as in a
@@ -166,11 +176,11 @@ static void swiglu_worker(void *ctx, int ith, int nth) {
     long b, e;
     if (j->T == 1) {
         threadpool_split_aligned(j->n, 16, ith, nth, &b, &e);
-        if (e > b) op_swiglu(j->out + b, j->x + b, j->y + b, (int)(e - b));
+        if (e > b) swiglu(j->out + b, j->x + b, j->y + b, (int)(e - b));
         return;
     }
     threadpool_split(j->T, ith, nth, &b, &e);
-    for (long t = b; t < e; t++) op_swiglu(j->out + t * j->n, j->x + t * j->n, j->y + t * j->n, j->n);
+    for (long t = b; t < e; t++) swiglu(j->out + t * j->n, j->x + t * j->n, j->y + t * j->n, j->n);
 }
 
 void blk_linear(hone_fwd_state *st, int n, const hone_mat *const *mats, const float *const *bias, float *const *outs,
@@ -381,7 +391,7 @@ static void decode_layer_worker(void *ctx, int ith, int nth) {
     /* sixteen-aligned parts: see swiglu_worker */
     rows_matmul(&L->w_gate, NULL, xq, st->gate, 16, ith, nth, &b, &e);
     rows_matmul(&L->w_up, NULL, xq, st->up, 16, ith, nth, &b, &e);
-    if (e > b) op_swiglu(st->gate + b, st->gate + b, st->up + b, (int)(e - b));
+    if (e > b) swiglu(st->gate + b, st->gate + b, st->up + b, (int)(e - b));
     threadpool_barrier(pool);
     EACH_OR_SERIAL(matmul_quantize_act(NULL, L->w_down.type, st->gate, L->w_down.n_in, 1, xq));
     rows_matmul(&L->w_down, NULL, xq, st->tmp, 4, ith, nth, &b, &e);

@@ -7,6 +7,8 @@
  * the orders (whole 16- and 64-lane steps, the padded length's 32-cell rounding, the VEC double
  * tail); cells in scrambled order; scores spread wide enough that the softmax underflows (the
  * exp fallback lanes); values with zeros and negative zeros; all-equal rows.
+ * Also the AVX2 SwiGLU (same polynomial exp) against op_swiglu, bit for bit, over lengths around the
+ * sixteen-element groups and inputs from tiny to far past exp's overflow.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 #include "kernels/cpu/attn_avx2.h"
 #include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/ops.h"
+#include "kernels/cpu/ops_avx2.h"
 
 static uint64_t rng = 0x243F6A8885A308D3ull;
 
@@ -65,6 +68,19 @@ static void run_case(int hd, int n, op_f16dot_order order, mode m) {
     free(v);
 }
 
+static void test_swiglu(void) {
+    static float g[1100], u[1100], ref[1100], got[1100];
+    static const float scales[] = {1e-3f, 1.0f, 10.0f, 100.0f, 1000.0f};
+    for (int n = 1; n <= 1100; n += (n < 40 ? 1 : 97))
+        for (size_t k = 0; k < sizeof scales / sizeof scales[0]; k++) {
+            for (int i = 0; i < n; i++) g[i] = frand() * scales[k], u[i] = frand();
+            if (n > 3) g[1] = -0.0f, g[2] = 0.0f;
+            op_swiglu(ref, g, u, n);
+            op_swiglu_avx2(got, g, u, n);
+            CHECKF(same_bits(ref, got, n), "swiglu n %d scale %g differs", n, scales[k]);
+        }
+}
+
 int main(void) {
     if (!op_attention_avx2_available() || kernel_cpu_detected() < KERNEL_CPU_AVX2)
     {
@@ -77,5 +93,6 @@ int main(void) {
         for (size_t i = 0; i < sizeof NS / sizeof NS[0]; i++)
             for (int o = 0; o < 2; o++)
                 for (int m = 0; m < M_COUNT; m++) run_case(HD[h], NS[i], o ? OP_F16DOT_GEMM : OP_F16DOT_VEC, (mode)m);
+    if (op_swiglu_avx2_available()) test_swiglu();
     return test_finish();
 }
