@@ -1,0 +1,310 @@
+/*
+ * quantize.c - the hone quantize driver (see quantize.h).
+ *
+ * Memory: every converted tensor is kept until the writer has written the file (the writer
+ * references tensor data rather than copying it), so peak memory is about the output size plus
+ * one F32 row per thread; unconverted tensors are referenced in the input mapping.
+ * Threads: the rows of one tensor are split across the pool; each row is computed by exactly one
+ * thread, so the output does not depend on the thread count.
+ */
+#include "compress/quantize.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "compress/calib.h"
+#include "compress/mixprec.h"
+#include "compress/textbook.h"
+#include "core/status.h"
+#include "core/threadpool.h"
+#include "formats/gguf.h"
+#include "quant/quant.h"
+#include "quant/quant_search.h"
+
+hone_quantize_params hone_quantize_default_params(void) {
+    hone_quantize_params p;
+    memset(&p, 0, sizeof p);
+    p.type = "Q4_K_M";
+    p.output_type = -1;
+    p.embedding_type = -1;
+    return p;
+}
+
+void hone_quantize_result_free(hone_quantize_result *r) {
+    if (!r) return;
+    free(r->plan);
+    r->plan = NULL;
+    r->n_items = 0;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* One tensor's conversion, shared by the pool's threads. */
+typedef struct {
+    const gguf_tensor *src;
+    hone_type to;
+    int64_t nx, nrows;
+    size_t row_in, row_out;
+    uint8_t *dst;
+    const float *imp; /* nx importances or NULL */
+    bool reference;
+    const hone_scheme *scheme; /* simulated scheme applied before storing, or NULL */
+    float **rowbuf;   /* one F32 row per thread */
+    hone_status st;   /* first failure (rows fail only on bad input, e.g. unsupported type) */
+} convert_job;
+
+static void convert_rows(void *ctx, int ith, int nth) {
+    convert_job *j = ctx;
+    long b, e;
+    threadpool_split((long)j->nrows, ith, nth, &b, &e);
+    float *row = j->rowbuf[ith];
+    const uint8_t *in = j->src->data;
+    for (long r = b; r < e; r++) {
+        hone_dequantize_row(j->src->type, in + (size_t)r * j->row_in, row, j->nx);
+        if (j->scheme) hone_scheme_apply_row(j->scheme, row, row, j->nx); /* in place: reads each group first */
+        uint8_t *out = j->dst + (size_t)r * j->row_out;
+        hone_status st = j->reference ? hone_quantize_row(j->to, row, out, j->nx)
+                                      : hone_quantize_row_search(j->to, row, out, j->nx, j->imp);
+        if (st && !j->st) j->st = st; /* benign race: any failure is reported */
+    }
+}
+
+static int64_t n_elements(const gguf_tensor *t) {
+    int64_t n = 1;
+    for (uint32_t d = 0; d < t->n_dims; d++) n *= t->ne[d];
+    return n;
+}
+
+/* Plan files: one "tensor-name TYPE" line per weight matrix ('#' starts a comment). */
+static hone_status write_plan(const char *path, const hone_qplan_item *plan, int64_t n) {
+    FILE *fp = fopen(path, "w");
+    if (!fp) return hone_err(HONE_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+    fprintf(fp, "# hone quantize plan: tensor type (edit and pass back with --plan)\n");
+    for (int64_t i = 0; i < n; i++)
+        if (hone_qplan_is_weight_matrix(plan[i].name, plan[i].n_dims))
+            fprintf(fp, "%s %s\n", plan[i].name, hone_type_get(plan[i].convert ? plan[i].to : plan[i].from)->name);
+    if (fclose(fp) != 0) return hone_err(HONE_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+    return HONE_OK;
+}
+
+static hone_status read_plan(const char *path, hone_qplan_item *plan, int64_t n) {
+    FILE *fp = fopen(path, "r");
+    if (!fp) return hone_err(HONE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    char line[512], name[300], type[32];
+    int ln = 0;
+    hone_status st = HONE_OK;
+    while (!st && fgets(line, sizeof line, fp)) {
+        ln++;
+        if (line[0] == '#' || sscanf(line, "%299s %31s", name, type) != 2) continue;
+        const int t = hone_type_from_name(type);
+        int64_t i = 0;
+        while (i < n && strcmp(plan[i].name, name) != 0) i++;
+        if (i == n || !hone_qplan_is_weight_matrix(plan[i].name, plan[i].n_dims))
+            st = hone_err(HONE_ERR_INVALID_ARG, "%s:%d: no weight matrix '%s' in the model", path, ln, name);
+        else if (t < 0 || !hone_type_get((uint32_t)t)->computable || t == HONE_TYPE_Q8_1 || t == HONE_TYPE_Q8_K)
+            st = hone_err(HONE_ERR_INVALID_ARG, "%s:%d: '%s' is not a type hone can write", path, ln, type);
+        else if (plan[i].ne[0] % hone_type_get((uint32_t)t)->block_size != 0)
+            st = hone_err(HONE_ERR_INVALID_ARG, "%s:%d: rows of '%s' (%lld) do not fit %s", path, ln, name,
+                          (long long)plan[i].ne[0], type);
+        else {
+            plan[i].to = (hone_type)t;
+            plan[i].convert = plan[i].to != plan[i].from;
+            plan[i].fallback = false;
+            snprintf(plan[i].note, sizeof plan[i].note, "plan file");
+        }
+    }
+    fclose(fp);
+    return st;
+}
+
+static hone_status fail(hone_quantize_result *r, hone_qstage stage, hone_status st) {
+    r->stage = stage;
+    return st;
+}
+
+hone_status hone_quantize_file(const char *in_path, const char *out_path, const hone_quantize_params *p,
+                               hone_quantize_result *r) {
+    if (!in_path || !out_path || !p || !r) return hone_err(HONE_ERR_INVALID_ARG, "hone_quantize_file: bad arguments");
+    memset(r, 0, sizeof *r);
+    const double t0 = now_s();
+    hone_scheme scheme = {HONE_SCHEME_NONE, 0, 0};
+    if (p->scheme) {
+        hone_status sst = hone_scheme_parse(p->scheme, p->group, &scheme);
+        if (sst) return fail(r, HONE_QSTAGE_ARGS, sst);
+    }
+    const hone_qpreset *preset = hone_qpreset_find(p->scheme ? "F16" : p->type);
+    if (!preset) return fail(r, HONE_QSTAGE_ARGS, hone_err(HONE_ERR_INVALID_ARG, "unknown type '%s'", p->type));
+    r->preset = preset;
+
+    gguf_file *f = NULL;
+    hone_calib *calib = NULL;
+    gguf_writer *w = NULL;
+    threadpool *pool = NULL;
+    uint8_t **bufs = NULL;
+    float **rowbuf = NULL;
+    hone_status st = gguf_open(in_path, true, &f);
+    if (st) return fail(r, HONE_QSTAGE_INPUT, st);
+    r->bytes_in = gguf_file_size(f);
+    if (p->calib_path) {
+        if ((st = hone_calib_load(p->calib_path, &calib))) {
+            r->stage = HONE_QSTAGE_INPUT;
+            goto done;
+        }
+        if ((st = hone_calib_check_model(calib, f))) {
+            r->stage = HONE_QSTAGE_INPUT;
+            goto done;
+        }
+        r->calibrated = true;
+    }
+
+    hone_qplan_params pp = {preset, p->pure, p->output_type, p->embedding_type, calib != NULL};
+    if ((st = hone_qplan_build(f, &pp, &r->plan, &r->n_items))) {
+        r->stage = HONE_QSTAGE_ARGS;
+        goto done;
+    }
+    if (p->scheme) {
+        char sn[48];
+        hone_scheme_name(&scheme, sn, sizeof sn);
+        double bits = 0.0;
+        for (int64_t i = 0; i < r->n_items; i++) {
+            hone_qplan_item *q = &r->plan[i];
+            const gguf_tensor *t = gguf_tensor_at(f, i);
+            if (hone_qplan_is_weight_matrix(q->name, q->n_dims)) {
+                q->convert = true; /* even F16 input: the scheme rounds it */
+                snprintf(q->note, sizeof q->note, "simulated %s (stored as F16)", sn);
+                bits += (double)n_elements(t) * hone_scheme_bpw(&scheme, t->ne[0]);
+            } else {
+                bits += 8.0 * (double)t->nbytes;
+            }
+        }
+        r->nominal_bpw = bits;
+    }
+    if (p->plan_in && (st = read_plan(p->plan_in, r->plan, r->n_items))) {
+        r->stage = HONE_QSTAGE_ARGS;
+        goto done;
+    }
+    if (p->target_bpw > 0) {
+        if (!p->mp_text) {
+            st = hone_err(HONE_ERR_INVALID_ARG, "--target-bpw needs calibration text to measure with");
+            r->stage = HONE_QSTAGE_ARGS;
+            goto done;
+        }
+        hone_mixprec_params mp = {p->target_bpw, p->mp_text, p->mp_len, p->mp_ctx, p->mp_chunks, p->n_threads,
+                                  p->progress, p->user};
+        if ((st = hone_mixprec_plan(in_path, f, r->plan, r->n_items, &mp, calib, &r->predicted_kld))) {
+            r->stage = st == HONE_ERR_INVALID_ARG ? HONE_QSTAGE_ARGS : HONE_QSTAGE_CONVERT;
+            goto done;
+        }
+    }
+    if (p->plan_out && (st = write_plan(p->plan_out, r->plan, r->n_items))) {
+        r->stage = HONE_QSTAGE_OUTPUT;
+        goto done;
+    }
+    int64_t max_nx = 1, total = 0;
+    for (int64_t i = 0; i < r->n_items; i++) {
+        const hone_qplan_item *q = &r->plan[i];
+        const gguf_tensor *t = gguf_tensor_at(f, i);
+        r->n_params += (uint64_t)n_elements(t);
+        if (!q->convert) continue;
+        const hone_type_info *ti = hone_type_get(q->from);
+        if (!ti->computable) {
+            st = hone_err(HONE_ERR_UNSUPPORTED, "%s: tensor '%s' has type %s, which hone cannot dequantise", in_path,
+                          q->name, ti->name);
+            r->stage = HONE_QSTAGE_INPUT;
+            goto done;
+        }
+        if (q->from != HONE_TYPE_F32 && q->from != HONE_TYPE_F16 && q->from != HONE_TYPE_BF16) r->requantized = true;
+        if (t->ne[0] > max_nx) max_nx = t->ne[0];
+        total += n_elements(t);
+    }
+    if (p->scheme && r->n_params) r->nominal_bpw /= (double)r->n_params;
+    if (r->requantized && !p->allow_requantize) {
+        st = hone_err(HONE_ERR_INVALID_ARG,
+                      "%s holds already quantised tensors; converting them loses quality twice "
+                      "(pass --allow-requantize to do it anyway)", in_path);
+        r->stage = HONE_QSTAGE_ARGS;
+        goto done;
+    }
+
+    if ((st = threadpool_create(p->n_threads, &pool))) {
+        r->stage = HONE_QSTAGE_CONVERT;
+        goto done;
+    }
+    const int nth = threadpool_size(pool);
+    bufs = calloc((size_t)r->n_items + 1, sizeof *bufs);
+    rowbuf = calloc((size_t)nth, sizeof *rowbuf);
+    w = gguf_writer_create();
+    if (!bufs || !rowbuf || !w) goto oom;
+    for (int k = 0; k < nth; k++)
+        if (!(rowbuf[k] = malloc((size_t)max_nx * sizeof(float)))) goto oom;
+
+    /* metadata: everything from the input, with the file type of the preset */
+    for (int64_t i = 0; i < gguf_n_kv(f); i++)
+        if ((st = gguf_writer_copy_kv(w, gguf_kv_at(f, i)))) goto out_fail;
+    if ((st = gguf_writer_set_u32(w, "general.file_type", preset->ftype))) goto out_fail;
+    if ((st = gguf_writer_set_u32(w, "general.quantization_version", 2))) goto out_fail;
+
+    int64_t done_el = 0;
+    for (int64_t i = 0; i < r->n_items; i++) {
+        const hone_qplan_item *q = &r->plan[i];
+        const gguf_tensor *t = gguf_tensor_at(f, i);
+        if (!q->convert) {
+            if ((st = gguf_writer_add_tensor(w, t->name, t->type, t->n_dims, t->ne, t->data, t->nbytes))) goto out_fail;
+            continue;
+        }
+        if (p->progress) p->progress(p->user, done_el, total, t->name);
+        const int64_t nx = t->ne[0], nrows = n_elements(t) / nx;
+        const size_t row_out = hone_row_size(q->to, nx);
+        bufs[i] = malloc(row_out * (size_t)nrows);
+        if (!bufs[i]) goto oom;
+        convert_job job = {t, q->to, nx, nrows, hone_row_size(t->type, nx), row_out, bufs[i], NULL,
+                           p->reference, NULL, rowbuf, HONE_OK};
+        if (p->scheme && hone_qplan_is_weight_matrix(q->name, q->n_dims)) job.scheme = &scheme;
+        if (calib) {
+            job.imp = hone_calib_importance(calib, t->name, nx);
+            if (job.imp) r->n_calibrated++;
+        }
+        threadpool_run(pool, convert_rows, &job);
+        if (job.st) {
+            st = hone_err(job.st, "tensor '%s': %s", t->name, hone_last_error());
+            r->stage = HONE_QSTAGE_CONVERT;
+            goto done;
+        }
+        done_el += n_elements(t);
+        if ((st = gguf_writer_add_tensor(w, t->name, q->to, t->n_dims, t->ne, bufs[i], row_out * (size_t)nrows)))
+            goto out_fail;
+    }
+    if (p->progress) p->progress(p->user, total, total, NULL);
+    if ((st = gguf_writer_write(w, out_path))) goto out_fail;
+    struct stat sb;
+    if (stat(out_path, &sb) == 0) r->bytes_out = (uint64_t)sb.st_size;
+    r->seconds = now_s() - t0;
+    goto done;
+
+oom:
+    st = hone_err(HONE_ERR_NOMEM, "quantize: out of memory");
+    r->stage = HONE_QSTAGE_CONVERT;
+    goto done;
+out_fail:
+    r->stage = HONE_QSTAGE_OUTPUT;
+done:
+    if (bufs)
+        for (int64_t i = 0; i < r->n_items; i++) free(bufs[i]);
+    free(bufs);
+    if (rowbuf)
+        for (int k = 0; k < threadpool_size(pool); k++) free(rowbuf[k]);
+    free(rowbuf);
+    threadpool_free(pool);
+    gguf_writer_free(w);
+    hone_calib_free(calib);
+    gguf_close(f);
+    return st;
+}

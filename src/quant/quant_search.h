@@ -1,0 +1,41 @@
+/*
+ * quant_search.h - quantisers that search for the scale (and min) of each block instead of taking
+ * the round-to-nearest reference choice, optionally weighting each element's error by an
+ * importance (from calibration: the mean square of the activation that multiplies it).
+ *
+ * They write exactly the standard block layouts (any reader, llama.cpp included, loads the result)
+ * and never do worse than the reference quantiser on the weighted squared error of a block (the
+ * weighting the search uses): the reference block is the first candidate and a candidate replaces
+ * it only when strictly better.
+ * So weights that already lie on a type's grid (a Q4_1 model dequantised to F32) come back with
+ * the same bytes.
+ *
+ * Used by src/compress (hone quantize); the engine never calls these.
+ */
+#ifndef HONE_QUANT_QUANT_SEARCH_H
+#define HONE_QUANT_QUANT_SEARCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/dtype.h"
+#include "hone.h"
+
+/*
+ * Quantise one row of n elements to type t. imp: n importance weights (>= 0), or NULL for the
+ * default weights (hone_quant_default_weights). Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0 search their block
+ * scales (q_search.c). The K-quants keep their reference quantiser (which already searches its
+ * sub-block scales, and matches llama-quantize byte for byte) and, with importances only, refit the
+ * super-block scale and min by weighted least squares. F32/F16/BF16 convert. Errors as
+ * hone_quantize_row.
+ */
+hone_status hone_quantize_row_search(hone_type t, const float *src, void *dst, int64_t n, const float *imp);
+
+/* The weights used when imp is NULL: w_j = sqrt(sigma^2 + x_j^2), sigma^2 the mean of x^2 over the
+ * n elements (emphasises large weights; see q_search.c). */
+void hone_quant_default_weights(const float *x, int64_t n, float *w);
+
+/* Whether hone_quantize_row_search does more than the reference for type t. */
+bool hone_quant_has_search(hone_type t);
+
+#endif
