@@ -143,9 +143,30 @@ const float *hone_get_logits(hone_session *s, int32_t i);
 
 /* Drop cached positions [p0, p1) of a sequence (p1 < 0: to the end). */
 hone_status hone_kv_seq_rm(hone_session *s, int32_t seq_id, int32_t p0, int32_t p1);
+/*
+ * KV cells are reference-counted and shared between sequences. A sequence
+ * only ever appends cells or drops a suffix, so a cell is never rewritten
+ * once its token was decoded, and sharing it is indistinguishable from a
+ * copy. hone_kv_seq_rm releases a sequence's hold on each dropped cell; the
+ * cell becomes free when no sequence holds it any more.
+ */
 /* Make sequence dst (which must be empty) a copy of sequence src's cache,
- * e.g. to sample several continuations of one evaluated prompt. */
+ * e.g. to sample several continuations of one evaluated prompt. The cells
+ * are shared, not duplicated: no new cells are used. */
 hone_status hone_kv_seq_cp(hone_session *s, int32_t src, int32_t dst);
+/* Make empty sequence dst hold the first n positions of sequence src
+ * (shared cells), e.g. a cached system prompt; dst then continues at n. */
+hone_status hone_kv_seq_share_prefix(hone_session *s, int32_t src, int32_t dst, int32_t n);
+/* Cells held by at least one sequence, and all cells (n_ctx). */
+int32_t hone_kv_cells_used(const hone_session *s);
+int32_t hone_kv_cells_total(const hone_session *s);
+/* Memory of one KV cell of a model (K and V in F16 over all layers), to turn
+ * a memory budget into n_ctx. */
+size_t hone_kv_bytes_per_cell(const hone_model *m);
+/* Distinct cells held by the listed sequences (-1 on bad arguments or out
+ * of memory). With every sequence in use listed it equals
+ * hone_kv_cells_used; a smaller figure means cells leaked. O(n_ctx). */
+int32_t hone_kv_cells_held(const hone_session *s, const int32_t *seqs, int32_t n_seqs);
 /* Number of positions cached for a sequence. */
 int32_t hone_kv_seq_len(const hone_session *s, int32_t seq_id);
 

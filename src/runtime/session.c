@@ -8,6 +8,12 @@
  * sequence's cells in position order, so which cell a token landed in, and
  * which other sequences share the batch, never changes its result. This is
  * the ground the server's continuous batching stands on.
+ *
+ * Cells are reference-counted: hone_kv_seq_cp and hone_kv_seq_share_prefix
+ * make a sequence point at another's cells instead of copying them. That is
+ * safe because a sequence only ever appends cells or drops a suffix, so a
+ * cell is never written after its token was decoded; a cell returns to the
+ * free stack when the last sequence holding it lets go.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +28,7 @@ struct hone_session {
     hone_fwd_state st;
     int32_t *free_cells; /* stack of unused cells */
     int32_t n_free;
+    int32_t *cell_refs;  /* [n_ctx]: sequences holding each cell (0 = free) */
     int32_t **seq_cells; /* [n_seq_max][n_ctx]: position -> cell */
     int32_t *seq_len;
     int32_t **seq_tokens; /* [n_seq_max][n_ctx]: token at each cached position */
@@ -101,6 +108,7 @@ hone_status hone_session_create(const hone_model *m, const hone_session_params *
     f->out_norm = xcalloc((size_t)(B * n), sizeof(float), &ok);
 
     s->free_cells = xcalloc((size_t)p.n_ctx, sizeof(int32_t), &ok);
+    s->cell_refs = xcalloc((size_t)p.n_ctx, sizeof(int32_t), &ok);
     s->seq_cells = xcalloc((size_t)p.n_seq_max, sizeof(int32_t *), &ok);
     s->seq_tokens = xcalloc((size_t)p.n_seq_max, sizeof(int32_t *), &ok);
     for (int i = 0; ok && i < p.n_seq_max; i++) {
@@ -150,6 +158,7 @@ void hone_session_free(hone_session *s) {
     free(s->seq_cells);
     free(s->seq_tokens);
     free(s->free_cells);
+    free(s->cell_refs);
     free(s->seq_len);
     free(s->pending);
     free(s->toks);
@@ -202,6 +211,7 @@ hone_status hone_decode(hone_session *s, const hone_batch *b) {
     for (int i = 0; i < T; i++) {
         const int32_t sq = b->seq_id[i], pos = b->pos[i];
         const int32_t cell = s->free_cells[--s->n_free];
+        s->cell_refs[cell] = 1;
         s->seq_cells[sq][pos] = cell;
         s->seq_tokens[sq][pos] = b->token[i];
         s->seq_len[sq] = pos + 1;
@@ -236,32 +246,70 @@ hone_status hone_kv_seq_rm(hone_session *s, int32_t seq, int32_t p0, int32_t p1)
      * K/V computed with the removed tokens in front of them. */
     if (p1 != len)
         return hone_err(HONE_ERR_UNSUPPORTED, "hone_kv_seq_rm: can only drop a suffix [p0, end) of a sequence");
-    for (int32_t p = p0; p < p1; p++) s->free_cells[s->n_free++] = s->seq_cells[seq][p];
+    for (int32_t p = p0; p < p1; p++) {
+        const int32_t cell = s->seq_cells[seq][p];
+        if (--s->cell_refs[cell] == 0) s->free_cells[s->n_free++] = cell;
+    }
     s->seq_len[seq] = p0;
+    return HONE_OK;
+}
+
+hone_status hone_kv_seq_share_prefix(hone_session *s, int32_t src, int32_t dst, int32_t n) {
+    hone_status st;
+    if (!s) return hone_err(HONE_ERR_INVALID_ARG, "hone_kv_seq_share_prefix: session is required");
+    if ((st = check_seq(s, src)) || (st = check_seq(s, dst))) return st;
+    if (src == dst) return hone_err(HONE_ERR_INVALID_ARG, "hone_kv_seq_share_prefix: src and dst are both %d", src);
+    if (s->seq_len[dst] != 0)
+        return hone_err(HONE_ERR_INVALID_ARG, "hone_kv_seq_share_prefix: sequence %d is not empty", dst);
+    if (n < 0 || n > s->seq_len[src])
+        return hone_err(HONE_ERR_INVALID_ARG, "hone_kv_seq_share_prefix: %d positions asked, sequence %d has %d", n,
+                        src, s->seq_len[src]);
+    for (int32_t p = 0; p < n; p++) {
+        const int32_t cell = s->seq_cells[src][p];
+        s->cell_refs[cell]++;
+        s->seq_cells[dst][p] = cell;
+        s->seq_tokens[dst][p] = s->seq_tokens[src][p];
+    }
+    s->seq_len[dst] = n;
     return HONE_OK;
 }
 
 hone_status hone_kv_seq_cp(hone_session *s, int32_t src, int32_t dst) {
     hone_status st;
+    if (!s) return hone_err(HONE_ERR_INVALID_ARG, "hone_kv_seq_cp: session is required");
     if ((st = check_seq(s, src)) || (st = check_seq(s, dst))) return st;
     if (src == dst) return HONE_OK;
-    if (s->seq_len[dst] != 0) return hone_err(HONE_ERR_INVALID_ARG, "hone_kv_seq_cp: sequence %d is not empty", dst);
-    const int32_t len = s->seq_len[src];
-    if (len > s->n_free)
-        return hone_err(HONE_ERR_CONTEXT_FULL, "context full: copying %d positions, %d cells free", len, s->n_free);
-    const hone_hparams *hp = &s->model->hp;
-    const size_t row = (size_t)hp->n_head_kv * (size_t)hp->head_dim;
-    for (int32_t p = 0; p < len; p++) {
-        const int32_t from = s->seq_cells[src][p], to = s->free_cells[--s->n_free];
-        for (int il = 0; il < hp->n_layer; il++) {
-            memcpy(s->st.k[il] + (size_t)to * row, s->st.k[il] + (size_t)from * row, row * sizeof(hone_f16));
-            memcpy(s->st.v[il] + (size_t)to * row, s->st.v[il] + (size_t)from * row, row * sizeof(hone_f16));
+    return hone_kv_seq_share_prefix(s, src, dst, s->seq_len[src]);
+}
+
+int32_t hone_kv_cells_used(const hone_session *s) { return s ? s->p.n_ctx - s->n_free : 0; }
+
+int32_t hone_kv_cells_held(const hone_session *s, const int32_t *seqs, int32_t n_seqs) {
+    if (!s || (!seqs && n_seqs > 0)) return -1;
+    /* a leak check, not a hot path: one scratch mark per cell */
+    unsigned char *mark = calloc((size_t)s->p.n_ctx, 1);
+    if (!mark) return -1;
+    int32_t n = 0;
+    for (int32_t i = 0; i < n_seqs; i++) {
+        const int32_t q = seqs[i];
+        if (q < 0 || q >= s->p.n_seq_max) continue;
+        for (int32_t p = 0; p < s->seq_len[q]; p++) {
+            const int32_t cell = s->seq_cells[q][p];
+            if (!mark[cell]) {
+                mark[cell] = 1;
+                n++;
+            }
         }
-        s->seq_cells[dst][p] = to;
-        s->seq_tokens[dst][p] = s->seq_tokens[src][p];
     }
-    s->seq_len[dst] = len;
-    return HONE_OK;
+    free(mark);
+    return n;
+}
+int32_t hone_kv_cells_total(const hone_session *s) { return s ? s->p.n_ctx : 0; }
+
+size_t hone_kv_bytes_per_cell(const hone_model *m) {
+    if (!m) return 0;
+    /* K and V, F16, every layer */
+    return (size_t)m->hp.n_layer * 2u * (size_t)m->hp.n_head_kv * (size_t)m->hp.head_dim * sizeof(hone_f16);
 }
 
 int32_t hone_kv_seq_len(const hone_session *s, int32_t seq) {
