@@ -251,13 +251,12 @@ static AVX2 ALWAYS_INLINE void q8_0_tile(const int R, const int C, int64_t nb, c
         float dd[2][4] __attribute__((aligned(16)));
         _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) wb[r] = (const block_q8_0 *)(w + (size_t)r * ws) + i;
         /* the C activation scales as one vector; per row, its scale times all of them */
-        /* (gathered through memory: an insert's lane index must be a constant even without optimisation) */
-        hone_f16 xd[8] = {0};
-        _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) {
-            xb[c] = (const block_q8_0 *)(x + (size_t)c * xs) + i;
-            xd[c] = xb[c]->d;
-        }
-        const __m128 dx = _mm_cvtph_ps(_mm_loadu_si128((const __m128i *)xd));
+        _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) xb[c] = (const block_q8_0 *)(x + (size_t)c * xs) + i;
+        /* a set, not inserts: an insert's lane index must be a constant even without optimisation,
+         * and a gather through memory stalls store forwarding */
+        const __m128 dx = _mm_cvtph_ps(_mm_setr_epi16((short)xb[0]->d, (short)(C > 1 ? xb[1 % C]->d : 0),
+                                                      (short)(C > 2 ? xb[2 % C]->d : 0),
+                                                      (short)(C > 3 ? xb[3 % C]->d : 0), 0, 0, 0, 0));
         _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)
             _mm_store_ps(dd[r], _mm_mul_ps(_mm_set1_ps(_cvtsh_ss(wb[r]->d)), dx));
         __m256i qa[2], ua[2];
@@ -293,12 +292,10 @@ static AVX2 ALWAYS_INLINE void q4_1_tile(const int R, const int C, int64_t nb, c
         /* the C activations' (d, s) pairs as one vector dx0 sx0 dx1 sx1 ...; per row, its (d, m)
          * pair repeated times that vector: even lanes d_r * d_c, odd lanes fused into the row's
          * running sums of m_r * s_c */
-        uint32_t xds[4] = {0};
-        _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) {
-            xb[c] = (const block_q8_1 *)(x + (size_t)c * xs) + i;
-            xds[c] = load_u32(&xb[c]->d);
-        }
-        const __m256 xv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)xds));
+        _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) xb[c] = (const block_q8_1 *)(x + (size_t)c * xs) + i;
+        const __m256 xv = _mm256_cvtph_ps(_mm_setr_epi32((int)load_u32(&xb[0]->d), C > 1 ? (int)load_u32(&xb[1 % C]->d) : 0,
+                                                         C > 2 ? (int)load_u32(&xb[2 % C]->d) : 0,
+                                                         C > 3 ? (int)load_u32(&xb[3 % C]->d) : 0));
         _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {
             wb[r] = (const block_q4_1 *)(w + (size_t)r * ws) + i;
             const __m256 wv = _mm256_cvtph_ps(_mm_set1_epi32((int)load_u32(&wb[r]->d)));
