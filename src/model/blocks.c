@@ -266,22 +266,28 @@ static void attn_worker(void *ctx, int ith, int nth) {
     const int group = hp->n_head / hp->n_head_kv;
     const float scale = 1.0f / sqrtf((float)hd);
     float *scores = j->st->scores + (int64_t)ith * j->st->n_cells;
-    long b, e;
-    threadpool_split((long)j->T * hp->n_head, ith, nth, &b, &e);
-    int last_t = -1;
-    op_f16dot_order order = OP_F16DOT_VEC;
     /* the SIMD kernel gives the reference's bits, so the level never changes a result */
     const kernel_level lvl = kernel_cpu_level();
     const bool simd = op_attention_avx2_available() && (lvl == KERNEL_CPU_AVX2 || lvl == KERNEL_CPU_AVX512);
-    for (long i = b; i < e; i++) {
-        const int t = (int)(i / hp->n_head), h = (int)(i % hp->n_head), hk = h / group;
-        if (t != last_t) {
-            order = attn_order(j->toks, j->T, t);
-            last_t = t;
+    /* A token's cost grows with its position, so a prompt's tokens are dealt out round-robin (a
+     * contiguous split would give the last thread the longest contexts); a lone token's heads are
+     * split between the threads. Which thread computes an output never changes it. */
+    const long n_items = (long)j->T * hp->n_head;
+    const long step = j->T >= nth ? nth : 1;
+    long b = 0, e = n_items;
+    if (j->T < nth) threadpool_split(n_items, ith, nth, &b, &e);
+    for (long t0 = j->T >= nth ? ith : 0; t0 < j->T; t0 += step) {
+        const int t = (int)t0;
+        const op_f16dot_order order = attn_order(j->toks, j->T, t);
+        for (int h = 0; h < hp->n_head; h++) {
+            const long i = (long)t * hp->n_head + h;
+            if (i < b || i >= e) continue;
+            const int hk = h / group;
+            (simd ? op_attention_f16_avx2 : op_attention_f16)(
+                j->st->att + (int64_t)t * qdim + h * hd, j->st->q + (int64_t)t * qdim + h * hd,
+                j->st->k[j->il] + hk * hd, j->st->v[j->il] + hk * hd, kvdim, j->toks[t].ctx_cells,
+                j->toks[t].pos + 1, hd, scale, scores, order);
         }
-        (simd ? op_attention_f16_avx2 : op_attention_f16)(j->st->att + (int64_t)t * qdim + h * hd, j->st->q + (int64_t)t * qdim + h * hd,
-                         j->st->k[j->il] + hk * hd, j->st->v[j->il] + hk * hd, kvdim, j->toks[t].ctx_cells,
-                         j->toks[t].pos + 1, hd, scale, scores, order);
     }
 }
 
