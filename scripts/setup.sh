@@ -41,7 +41,8 @@ log() { printf '==> %s\n' "$*" >&2; }
 # ---- 1. system packages ------------------------------------------------------
 install_packages() {
     local want=(cmake make gcc g++ clang pkg-config libpcre2-dev libutf8proc-dev libcjson-dev libssl-dev libmicrohttpd-dev
-                gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
+                gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+                chromium) # cross compiler + qemu: NEON kernel tests; chromium: the chat-page test
     # python3 and pip may come from elsewhere (pyenv, a container image):
     # only ask Debian for them when the commands are missing.
     command -v python3 >/dev/null 2>&1 || want+=(python3)

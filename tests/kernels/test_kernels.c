@@ -26,6 +26,7 @@
 #include "harness.h"
 #include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/matmul.h"
+#include "kernels/cpu/quant_avx2.h"
 #include "quant/blocks.h"
 #include "quant/quant.h"
 
@@ -309,6 +310,38 @@ static void test_gemm(hone_type t) {
     }
 }
 
+/* The AVX2 activation quantisers against hone_quantize_row, byte for byte, on every fill mode
+ * (zeros, all-equal, huge, tiny, outliers) and on values at exact rounding ties. */
+static void test_quant_rows(void) {
+    static const hone_type types[] = {HONE_TYPE_Q8_0, HONE_TYPE_Q8_1, HONE_TYPE_F16};
+    if (!kernel_cpu_has(KERNEL_CPU_AVX2)) return;
+    enum { N = 1024 };
+    static float x[N];
+    static unsigned char ref[N * 4], got[N * 4];
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        const hone_type t = types[ti];
+        const hone_quant_row_fn f = kernel_quant_row_avx2(t);
+        CHECKF(f != NULL, "no AVX2 quantiser for %s", hone_type_get((uint32_t)t)->name);
+        if (!f) continue;
+        for (int mode = 0; mode <= V_COUNT; mode++)
+            for (int64_t n = 32; n <= N; n += 32 * 7) {
+                if (mode < V_COUNT) {
+                    fill(x, n, mode);
+                } else { /* ties: multiples of amax / 254 round half to even */
+                    for (int64_t i = 0; i < n; i++) x[i] = (float)((int)(rnd() % 255) - 127) * 0.5f;
+                }
+                const size_t rb = hone_row_size(t, n);
+                memset(ref, 0x5A, rb);
+                memset(got, 0xA5, rb);
+                CHECK(hone_quantize_row(t, x, ref, n) == HONE_OK);
+                f(x, got, n);
+                CHECKF(memcmp(ref, got, rb) == 0, "%s AVX2 quantiser differs, mode %d n %lld",
+                       hone_type_get((uint32_t)t)->name, mode, (long long)n);
+                cases_checked++;
+            }
+    }
+}
+
 /* matmul at the active level equals the reference per element, for T = 1 and T = 3 */
 static void test_matmul(threadpool *pool, hone_type t) {
     enum { N_IN = 512, N_OUT = 37, T = 3 };
@@ -399,6 +432,7 @@ int main(void) {
         test_dot4(TYPES[i]);
         test_gemm(TYPES[i]);
     }
+    test_quant_rows();
     CHECK(kernel_vec_dot4_at(HONE_TYPE_Q4_1, KERNEL_CPU_SCALAR) == NULL);
     printf("%d kernel comparisons\n", cases_checked);
 

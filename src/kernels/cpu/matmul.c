@@ -8,6 +8,7 @@
 #include "kernels/cpu/matmul.h"
 
 #include "kernels/cpu/dispatch.h"
+#include "kernels/cpu/quant_avx2.h"
 #include "quant/quant.h"
 
 size_t matmul_act_bytes(hone_type wtype, int64_t n_in, int T) {
@@ -17,6 +18,7 @@ size_t matmul_act_bytes(hone_type wtype, int64_t n_in, int T) {
 
 typedef struct {
     hone_type vdt;
+    hone_quant_row_fn fast; /* AVX2 row quantiser (same bits), or NULL */
     const float *x;
     int64_t n_in;
     int T;
@@ -28,11 +30,18 @@ static void quant_worker(void *ctx, int ith, int nth) {
     quant_job *j = ctx;
     long b, e;
     threadpool_split(j->T, ith, nth, &b, &e);
-    for (long t = b; t < e; t++) hone_quantize_row(j->vdt, j->x + t * j->n_in, j->xq + t * j->row, j->n_in);
+    for (long t = b; t < e; t++) {
+        if (j->fast)
+            j->fast(j->x + t * j->n_in, j->xq + t * j->row, j->n_in);
+        else
+            hone_quantize_row(j->vdt, j->x + t * j->n_in, j->xq + t * j->row, j->n_in);
+    }
 }
 
 void matmul_quantize_act(threadpool *p, hone_type wtype, const float *x, int64_t n_in, int T, void *xq) {
-    quant_job j = {hone_type_get((uint32_t)wtype)->vec_dot_type, x, n_in, T, xq, 0};
+    quant_job j = {hone_type_get((uint32_t)wtype)->vec_dot_type, NULL, x, n_in, T, xq, 0};
+    const kernel_level lvl = kernel_cpu_level();
+    if (lvl == KERNEL_CPU_AVX2 || lvl == KERNEL_CPU_AVX512) j.fast = kernel_quant_row_avx2(j.vdt);
     j.row = hone_row_size(j.vdt, n_in);
     if (T == 1) {
         quant_worker(&j, 0, 1);
