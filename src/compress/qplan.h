@@ -55,7 +55,7 @@ typedef struct {
 } hone_qplan_params;
 
 typedef struct {
-    const char *name; /* owned by the gguf_file */
+    const char *name; /* owned by the gguf_file (hone_quantize_file gives its result a copy) */
     uint32_t n_dims;
     int64_t ne[GGUF_MAX_DIMS];
     hone_type from, to;

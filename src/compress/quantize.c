@@ -37,8 +37,31 @@ hone_quantize_params hone_quantize_default_params(void) {
 void hone_quantize_result_free(hone_quantize_result *r) {
     if (!r) return;
     free(r->plan);
+    free(r->names);
     r->plan = NULL;
+    r->names = NULL;
     r->n_items = 0;
+}
+
+/* Point the plan's names at a copy owned by the result: they pointed into the input file, which
+ * is closed before hone_quantize_file returns. On out-of-memory the names become "" (the plan's
+ * other fields stay usable). */
+static void own_names(hone_quantize_result *r) {
+    size_t total = 0;
+    for (int64_t i = 0; i < r->n_items; i++) total += strlen(r->plan[i].name) + 1;
+    char *buf = malloc(total > 0 ? total : 1), *p = buf;
+    for (int64_t i = 0; i < r->n_items; i++) {
+        if (!buf) {
+            r->plan[i].name = "";
+            continue;
+        }
+        const size_t len = strlen(r->plan[i].name) + 1;
+        memcpy(p, r->plan[i].name, len);
+        r->plan[i].name = p;
+        p += len;
+    }
+    free(r->names);
+    r->names = buf;
 }
 
 static double now_s(void) {
@@ -305,6 +328,7 @@ done:
     threadpool_free(pool);
     gguf_writer_free(w);
     hone_calib_free(calib);
+    if (r->plan) own_names(r);
     gguf_close(f);
     return st;
 }

@@ -48,8 +48,9 @@ typedef enum { HONE_QSTAGE_ARGS = 0, HONE_QSTAGE_INPUT, HONE_QSTAGE_CONVERT, HON
 
 typedef struct {
     const hone_qpreset *preset;
-    hone_qplan_item *plan; /* one per tensor, file order */
+    hone_qplan_item *plan; /* one per tensor, file order; names point into `names` */
     int64_t n_items;
+    char *names;           /* the plan's tensor names, owned (the input file is closed on return) */
     uint64_t n_params;     /* elements of all tensors */
     uint64_t bytes_in, bytes_out; /* file sizes */
     bool requantized;      /* some input tensor was already quantised */
