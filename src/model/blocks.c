@@ -355,12 +355,8 @@ typedef struct {
 } act_rows;
 
 static act_rows thread_rows(const hone_model *m, hone_fwd_state *st, int ith, int nth) {
-    const hone_hparams *hp = &m->hp;
-    int64_t widest = hp->n_embd > hp->n_ff ? hp->n_embd : hp->n_ff; /* as session.c sizes xq */
-    if ((int64_t)hp->n_head * hp->head_dim > widest) widest = (int64_t)hp->n_head * hp->head_dim;
     if (st->n_batch < nth) return (act_rows){st->xn, st->xq, false};
-    return (act_rows){st->xn + (int64_t)ith * hp->n_embd, (char *)st->xq + (size_t)ith * (size_t)widest * sizeof(float),
-                      true};
+    return (act_rows){st->xn + (int64_t)ith * m->hp.n_embd, (char *)st->xq + (size_t)ith * st->xq_row, true};
 }
 
 static void decode_layer_worker(void *ctx, int ith, int nth) {

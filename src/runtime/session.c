@@ -103,7 +103,8 @@ hone_status hone_session_create(const hone_model *m, const hone_session_params *
     f->gate = xcalloc((size_t)(B * hp->n_ff), sizeof(float), &ok);
     f->up = xcalloc((size_t)(B * hp->n_ff), sizeof(float), &ok);
     /* F32 activations (4 bytes/element) are the widest vec_dot_type */
-    f->xq = xcalloc((size_t)(B * widest), sizeof(float), &ok);
+    f->xq_row = (size_t)widest * sizeof(float);
+    f->xq = xcalloc((size_t)B, f->xq_row, &ok);
     f->scores = xcalloc((size_t)s->p.n_threads * (size_t)p.n_ctx, sizeof(float), &ok);
     f->out_norm = xcalloc((size_t)(B * n), sizeof(float), &ok);
 
