@@ -85,6 +85,50 @@ static AVX2 float dot_qk(const float *qh, const hone_f16 *kj, int hd, op_f16dot_
     return (float)tail;
 }
 
+/* lanes16_sum_v for eight keys at once: t8[i] is key i's (hi + lo). A transpose puts lane l of
+ * every key in one register, and the same pairings then run eight-wide: ((l0+l4) + (l2+l6)) +
+ * ((l1+l5) + (l3+l7)), the order lanes16_sum_v folds in. */
+static AVX2 inline __m256 lanes16_sum_x8(const __m256 *t8) {
+    const __m256 a0 = _mm256_unpacklo_ps(t8[0], t8[1]), a1 = _mm256_unpackhi_ps(t8[0], t8[1]);
+    const __m256 a2 = _mm256_unpacklo_ps(t8[2], t8[3]), a3 = _mm256_unpackhi_ps(t8[2], t8[3]);
+    const __m256 a4 = _mm256_unpacklo_ps(t8[4], t8[5]), a5 = _mm256_unpackhi_ps(t8[4], t8[5]);
+    const __m256 a6 = _mm256_unpacklo_ps(t8[6], t8[7]), a7 = _mm256_unpackhi_ps(t8[6], t8[7]);
+    const __m256 b0 = _mm256_shuffle_ps(a0, a2, 0x44), b1 = _mm256_shuffle_ps(a0, a2, 0xEE);
+    const __m256 b2 = _mm256_shuffle_ps(a1, a3, 0x44), b3 = _mm256_shuffle_ps(a1, a3, 0xEE);
+    const __m256 b4 = _mm256_shuffle_ps(a4, a6, 0x44), b5 = _mm256_shuffle_ps(a4, a6, 0xEE);
+    const __m256 b6 = _mm256_shuffle_ps(a5, a7, 0x44), b7 = _mm256_shuffle_ps(a5, a7, 0xEE);
+    /* lane l of keys 0..7: T[l]; the 128-bit halves hold lanes l and l + 4 */
+    const __m256 T0 = _mm256_permute2f128_ps(b0, b4, 0x20), T4 = _mm256_permute2f128_ps(b0, b4, 0x31);
+    const __m256 T1 = _mm256_permute2f128_ps(b1, b5, 0x20), T5 = _mm256_permute2f128_ps(b1, b5, 0x31);
+    const __m256 T2 = _mm256_permute2f128_ps(b2, b6, 0x20), T6 = _mm256_permute2f128_ps(b2, b6, 0x31);
+    const __m256 T3 = _mm256_permute2f128_ps(b3, b7, 0x20), T7 = _mm256_permute2f128_ps(b3, b7, 0x31);
+    const __m256 u0 = _mm256_add_ps(T4, T0), u1 = _mm256_add_ps(T5, T1);
+    const __m256 u2 = _mm256_add_ps(T6, T2), u3 = _mm256_add_ps(T7, T3);
+    return _mm256_add_ps(_mm256_add_ps(u0, u2), _mm256_add_ps(u1, u3));
+}
+
+/* The (hi + lo) of key j's sixteen q.K lanes, in `order` (hd % 16 == 0; for VEC also hd % 64 == 0,
+ * so there is no double tail). The same operations as dot_qk up to its lanes16_sum_v. */
+static AVX2 inline __attribute__((always_inline)) __m256 qk_t8(const float *qh, const hone_f16 *kj, int hd, op_f16dot_order order) {
+    if (order == OP_F16DOT_GEMM) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        for (int d = 0; d < hd; d += 16) {
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(qh + d), load_f16x8(kj + d), a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(qh + d + 8), load_f16x8(kj + d + 8), a1);
+        }
+        return _mm256_add_ps(a1, a0);
+    }
+    __m256 a[8];
+    _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++) a[i] = _mm256_setzero_ps();
+    for (int d = 0; d < hd; d += 64)
+        _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++)
+            a[i] = _mm256_fmadd_ps(_mm256_loadu_ps(qh + d + 8 * i), load_f16x8(kj + d + 8 * i), a[i]);
+    a[0] = _mm256_add_ps(a[0], a[4]), a[1] = _mm256_add_ps(a[1], a[5]);
+    a[2] = _mm256_add_ps(a[2], a[6]), a[3] = _mm256_add_ps(a[3], a[7]);
+    a[0] = _mm256_add_ps(a[0], a[2]), a[1] = _mm256_add_ps(a[1], a[3]);
+    return _mm256_add_ps(a[1], a[0]);
+}
+
 AVX2 void op_attention_f16_avx2(float *out, const float *q, const hone_f16 *k, const hone_f16 *v, int64_t stride,
                                 const int32_t *cells, int n, int head_dim, float scale, float *scores,
                                 op_f16dot_order order) {
@@ -98,7 +142,20 @@ AVX2 void op_attention_f16_avx2(float *out, const float *q, const hone_f16 *k, c
 
     /* scores and their maximum (hd % 16 == 0, so q.K takes `order` as given) */
     float mx = -INFINITY;
-    for (int j = 0; j < n; j++) {
+    int j8 = 0;
+    /* eight keys at a time: eight independent chains of fused multiply-adds instead of one, and
+     * the final folds done eight-wide; every score still takes dot_qk's operations */
+    if (order == OP_F16DOT_GEMM || hd % 64 == 0) {
+        const __m256 vscale = _mm256_set1_ps(scale);
+        for (; j8 + 8 <= n; j8 += 8) {
+            __m256 t8[8];
+            _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++) t8[i] = qk_t8(qh, k + (int64_t)cells[j8 + i] * stride, hd, order);
+            _mm256_storeu_ps(scores + j8, _mm256_mul_ps(lanes16_sum_x8(t8), vscale));
+        }
+        for (int j = 0; j < j8; j++)
+            if (scores[j] > mx) mx = scores[j];
+    }
+    for (int j = j8; j < n; j++) {
         const float s = dot_qk(qh, k + (int64_t)cells[j] * stride, hd, order) * scale;
         scores[j] = s;
         if (s > mx) mx = s;
@@ -137,16 +194,45 @@ AVX2 void op_attention_f16_avx2(float *out, const float *q, const hone_f16 *k, c
     const int n_lane = order == OP_F16DOT_GEMM ? n : (n < (n_pad & ~63) ? n : (n_pad & ~63));
     float acc[64 * MAX_HD] __attribute__((aligned(32)));
     const int nd8 = hd / 8;
-    for (int jj = 0; jj < n_lane; jj++) {
-        float *row = acc + (size_t)(jj & (nslot - 1)) * hd;
-        const hone_f16 *vj = v + (int64_t)cells[jj] * stride;
-        const __m256 p = _mm256_set1_ps(scores[jj]);
-        if (jj < nslot) /* first visit: the lane starts at +0, as the reference's does */
-            for (int c = 0; c < nd8; c++)
-                _mm256_store_ps(row + 8 * c, _mm256_fmadd_ps(p, load_f16x8(vj + 8 * c), _mm256_setzero_ps()));
-        else
-            for (int c = 0; c < nd8; c++)
-                _mm256_store_ps(row + 8 * c, _mm256_fmadd_ps(p, load_f16x8(vj + 8 * c), _mm256_load_ps(row + 8 * c)));
+    /* Slot by slot (head sizes a multiple of 64): a slot's cells j = s, s + nslot, ... update its row
+     * in increasing j, as in the reference, with the row's 64-float pieces held in registers for
+     * the whole run (lanes start at +0 like the reference's) and stored once, rather than loaded
+     * and stored per cell. Other head sizes go cell by cell. */
+    const int used = n_lane < nslot ? n_lane : nslot;
+    if (hd % 64 == 0) {
+        for (int s = 0; s < used; s++)
+            for (int c0 = 0; c0 < nd8; c0 += 8) {
+                __m256 r0 = _mm256_setzero_ps(), r1 = r0, r2 = r0, r3 = r0, r4 = r0, r5 = r0, r6 = r0, r7 = r0;
+                for (int jj = s; jj < n_lane; jj += nslot) {
+                    const hone_f16 *vj = v + (int64_t)cells[jj] * stride + 8 * c0;
+                    const __m256 p = _mm256_set1_ps(scores[jj]);
+                    r0 = _mm256_fmadd_ps(p, load_f16x8(vj), r0);
+                    r1 = _mm256_fmadd_ps(p, load_f16x8(vj + 8), r1);
+                    r2 = _mm256_fmadd_ps(p, load_f16x8(vj + 16), r2);
+                    r3 = _mm256_fmadd_ps(p, load_f16x8(vj + 24), r3);
+                    r4 = _mm256_fmadd_ps(p, load_f16x8(vj + 32), r4);
+                    r5 = _mm256_fmadd_ps(p, load_f16x8(vj + 40), r5);
+                    r6 = _mm256_fmadd_ps(p, load_f16x8(vj + 48), r6);
+                    r7 = _mm256_fmadd_ps(p, load_f16x8(vj + 56), r7);
+                }
+                float *row = acc + (size_t)s * hd + 8 * c0;
+                _mm256_store_ps(row, r0), _mm256_store_ps(row + 8, r1), _mm256_store_ps(row + 16, r2);
+                _mm256_store_ps(row + 24, r3), _mm256_store_ps(row + 32, r4), _mm256_store_ps(row + 40, r5);
+                _mm256_store_ps(row + 48, r6), _mm256_store_ps(row + 56, r7);
+            }
+    } else {
+        for (int jj = 0; jj < n_lane; jj++) {
+            float *row = acc + (size_t)(jj & (nslot - 1)) * hd;
+            const hone_f16 *vj = v + (int64_t)cells[jj] * stride;
+            const __m256 p = _mm256_set1_ps(scores[jj]);
+            if (jj < nslot) /* first visit: the lane starts at +0, as the reference's does */
+                for (int c = 0; c < nd8; c++)
+                    _mm256_store_ps(row + 8 * c, _mm256_fmadd_ps(p, load_f16x8(vj + 8 * c), _mm256_setzero_ps()));
+            else
+                for (int c = 0; c < nd8; c++)
+                    _mm256_store_ps(row + 8 * c,
+                                    _mm256_fmadd_ps(p, load_f16x8(vj + 8 * c), _mm256_load_ps(row + 8 * c)));
+        }
     }
     for (int c = 0; c < nd8; c++) {
         __m256 lane[64];

@@ -243,33 +243,36 @@ static AVX2 void dot4_q8_0(int64_t n, const void *w, size_t stride, const void *
 
 static AVX2 ALWAYS_INLINE void q8_0_tile(const int R, const int C, int64_t nb, const char *w, size_t ws,
                                          const char *x, size_t xs, float *out, int64_t os) {
-    __m256 acc[2][4];
+    __m256 acc[4][4];
     _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)
         _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
-        const block_q8_0 *wb[2], *xb[4];
-        float dd[2][4] __attribute__((aligned(16)));
+        const block_q8_0 *wb[4], *xb[4];
         _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) wb[r] = (const block_q8_0 *)(w + (size_t)r * ws) + i;
-        /* the C activation scales as one vector; per row, its scale times all of them */
         _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) xb[c] = (const block_q8_0 *)(x + (size_t)c * xs) + i;
-        /* a set, not inserts: an insert's lane index must be a constant even without optimisation,
-         * and a gather through memory stalls store forwarding */
-        const __m128 dx = _mm_cvtph_ps(_mm_setr_epi16((short)xb[0]->d, (short)(C > 1 ? xb[1 % C]->d : 0),
-                                                      (short)(C > 2 ? xb[2 % C]->d : 0),
-                                                      (short)(C > 3 ? xb[3 % C]->d : 0), 0, 0, 0, 0));
-        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)
-            _mm_store_ps(dd[r], _mm_mul_ps(_mm_set1_ps(_cvtsh_ss(wb[r]->d)), dx));
-        __m256i qa[2], ua[2];
+        /* the R weight scales as one vector (a set, not inserts or a gather through memory, which
+         * stalls store forwarding); per activation row, its scale times all of them, and each
+         * pair's product d_w * d_x (the one-row kernel's float product) broadcast by a shuffle */
+        const __m128 dwv = _mm_cvtph_ps(_mm_setr_epi16((short)wb[0]->d, (short)(R > 1 ? wb[1 % R]->d : 0),
+                                                       (short)(R > 2 ? wb[2 % R]->d : 0),
+                                                       (short)(R > 3 ? wb[3 % R]->d : 0), 0, 0, 0, 0));
+        __m256i qa[4], ua[4];
         _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {
             qa[r] = _mm256_loadu_si256((const __m256i *)wb[r]->qs);
             ua[r] = _mm256_abs_epi8(qa[r]);
         }
         _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) {
+            const __m128 d4 = _mm_mul_ps(dwv, _mm_set1_ps(_cvtsh_ss(xb[c]->d)));
+            const __m256 d8 = _mm256_set_m128(d4, d4);
             const __m256i qy = _mm256_loadu_si256((const __m256i *)xb[c]->qs);
             _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {
                 const __m256i p = _mm256_maddubs_epi16(ua[r], _mm256_sign_epi8(qy, qa[r]));
                 const __m256 lanes = _mm256_cvtepi32_ps(_mm256_madd_epi16(p, _mm256_set1_epi16(1)));
-                acc[r][c] = _mm256_fmadd_ps(_mm256_broadcast_ss(&dd[r][c]), lanes, acc[r][c]);
+                const __m256 dd = r == 0   ? _mm256_shuffle_ps(d8, d8, 0x00)
+                                  : r == 1 ? _mm256_shuffle_ps(d8, d8, 0x55)
+                                  : r == 2 ? _mm256_shuffle_ps(d8, d8, 0xAA)
+                                           : _mm256_shuffle_ps(d8, d8, 0xFF);
+                acc[r][c] = _mm256_fmadd_ps(dd, lanes, acc[r][c]);
             }
         }
     }
@@ -350,7 +353,32 @@ static AVX2 ALWAYS_INLINE void q4_1_tile(const int R, const int C, int64_t nb, c
         }                                                                                                  \
     }
 
-Q_GEMM(gemm_q8_0, q8_0_tile, QK8_0)
+
+/* Q8_0: rows in fours, activation rows in pairs (measured faster here than 2 x 4: each pass over
+ * the activations, which stream from L2, serves four weight rows) */
+static AVX2 void gemm_q8_0(int64_t n, const void *w, size_t ws, int nr, const void *x, size_t xs, int nt, float *out,
+                           int64_t os) {
+    const int64_t nb = n / QK8_0;
+    for (int r = 0; r < nr; r += 4) {
+        const int R = nr - r < 4 ? nr - r : 4;
+        const char *wr = (const char *)w + (size_t)r * ws;
+        for (int t = 0; t < nt; t += 2) {
+            const int C = nt - t < 2 ? 1 : 2;
+            const char *xt = (const char *)x + (size_t)t * xs;
+            float *o = out + (int64_t)t * os + r;
+            switch (R * 4 + C) {
+            case 4 * 4 + 2: q8_0_tile(4, 2, nb, wr, ws, xt, xs, o, os); break;
+            case 4 * 4 + 1: q8_0_tile(4, 1, nb, wr, ws, xt, xs, o, os); break;
+            case 3 * 4 + 2: q8_0_tile(3, 2, nb, wr, ws, xt, xs, o, os); break;
+            case 3 * 4 + 1: q8_0_tile(3, 1, nb, wr, ws, xt, xs, o, os); break;
+            case 2 * 4 + 2: q8_0_tile(2, 2, nb, wr, ws, xt, xs, o, os); break;
+            case 2 * 4 + 1: q8_0_tile(2, 1, nb, wr, ws, xt, xs, o, os); break;
+            case 1 * 4 + 2: q8_0_tile(1, 2, nb, wr, ws, xt, xs, o, os); break;
+            default: q8_0_tile(1, 1, nb, wr, ws, xt, xs, o, os); break;
+            }
+        }
+    }
+}
 Q_GEMM(gemm_q4_1, q4_1_tile, QK4_1)
 
 hone_gemm_fn kernel_gemm_avx2(hone_type t) {
