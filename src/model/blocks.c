@@ -401,6 +401,78 @@ static void decode_layer_worker(void *ctx, int ith, int nth) {
 #undef EACH_OR_SERIAL
 }
 
+/* ---- a whole layer for a batch of several tokens, in one pool run ----
+ *
+ * The same steps as the general path (blk_rmsnorm, blk_linear, blk_attention, ...), with the
+ * same kernels on the same rows, so the same bits; but where the general path wakes the pool and
+ * waits at its end for every step (nineteen times a layer), here the threads meet at ten
+ * barriers: token-wise steps (norm and quantise) split the batch's tokens, matrix steps split the
+ * weight rows and finish their element-wise follow-ups (bias, residual add, SwiGLU) on their own
+ * rows. Batched decoding of many streams spends its time in short steps, where the waking and
+ * waiting was a large share. */
+
+/* norm (when w) and quantisation of this thread's share of the batch's rows */
+static void batch_norm_quantize(const layer_job *j, const float *x, const float *w, hone_type wtype, int64_t n,
+                                int ith, int nth) {
+    hone_fwd_state *st = j->st;
+    long tb, te;
+    threadpool_split(j->attn.T, ith, nth, &tb, &te);
+    if (te <= tb) return;
+    const float *src = x;
+    if (w) {
+        for (long t = tb; t < te; t++) op_rmsnorm(st->xn + t * n, x + t * n, w, (int)n, j->m->hp.rms_eps);
+        src = st->xn;
+    }
+    const size_t row = matmul_act_bytes(wtype, n, 1);
+    matmul_quantize_act(NULL, wtype, src + tb * n, n, (int)(te - tb), (char *)st->xq + (size_t)tb * row);
+}
+
+/* rows [b, e) of w for all T tokens, plus bias */
+static void batch_rows(const hone_mat *w, const float *bias, const void *xq, float *out, int T, long align, int ith,
+                       int nth, long *b, long *e) {
+    threadpool_split_aligned(w->n_out, align, ith, nth, b, e);
+    if (*e <= *b) return;
+    matmul_rows(w, xq, T, out, *b, *e);
+    if (bias)
+        for (int t = 0; t < T; t++) op_add(out + (int64_t)t * w->n_out + *b, bias + *b, (int)(*e - *b));
+}
+
+static void batch_layer_worker(void *ctx, int ith, int nth) {
+    layer_job *j = ctx;
+    const hone_layer *L = j->L;
+    hone_fwd_state *st = j->st;
+    threadpool *pool = st->pool;
+    const int T = j->attn.T, n = j->m->hp.n_embd, n_ff = j->m->hp.n_ff;
+    long b, e;
+
+    batch_norm_quantize(j, st->x, L->attn_norm, L->wq.type, n, ith, nth);
+    threadpool_barrier(pool);
+    batch_rows(&L->wq, L->bq, st->xq, st->q, T, 4, ith, nth, &b, &e);
+    batch_rows(&L->wk, L->bk, st->xq, st->kx, T, 4, ith, nth, &b, &e);
+    batch_rows(&L->wv, L->bv, st->xq, st->vx, T, 4, ith, nth, &b, &e);
+    threadpool_barrier(pool);
+    attn_worker(&j->attn, ith, nth); /* RoPE + store, barrier, attention */
+    threadpool_barrier(pool);
+    batch_norm_quantize(j, st->att, NULL, L->wo.type, L->wo.n_in, ith, nth);
+    threadpool_barrier(pool);
+    batch_rows(&L->wo, NULL, st->xq, st->tmp, T, 4, ith, nth, &b, &e);
+    for (int t = 0; e > b && t < T; t++) op_add(st->x + (int64_t)t * n + b, st->tmp + (int64_t)t * n + b, (int)(e - b));
+    threadpool_barrier(pool);
+    batch_norm_quantize(j, st->x, L->ffn_norm, L->w_gate.type, n, ith, nth);
+    threadpool_barrier(pool);
+    /* sixteen-aligned parts: see swiglu_worker */
+    batch_rows(&L->w_gate, NULL, st->xq, st->gate, T, 16, ith, nth, &b, &e);
+    batch_rows(&L->w_up, NULL, st->xq, st->up, T, 16, ith, nth, &b, &e);
+    for (int t = 0; e > b && t < T; t++)
+        swiglu(st->gate + (int64_t)t * n_ff + b, st->gate + (int64_t)t * n_ff + b, st->up + (int64_t)t * n_ff + b,
+               (int)(e - b));
+    threadpool_barrier(pool);
+    batch_norm_quantize(j, st->gate, NULL, L->w_down.type, n_ff, ith, nth);
+    threadpool_barrier(pool);
+    batch_rows(&L->w_down, NULL, st->xq, st->tmp, T, 4, ith, nth, &b, &e);
+    for (int t = 0; e > b && t < T; t++) op_add(st->x + (int64_t)t * n + b, st->tmp + (int64_t)t * n + b, (int)(e - b));
+}
+
 static hone_type vec_dot_type(const hone_mat *w) { return hone_type_get((uint32_t)w->type)->vec_dot_type; }
 
 bool blk_decode_layer(const hone_model *m, hone_fwd_state *st, const hone_layer *L, int il,
@@ -412,6 +484,19 @@ bool blk_decode_layer(const hone_model *m, hone_fwd_state *st, const hone_layer 
         return false;
     layer_job j = {m, st, L, tok, {m, st, tok, 1, il}};
     threadpool_run(st->pool, decode_layer_worker, &j);
+    return true;
+}
+
+bool blk_batch_layer(const hone_model *m, hone_fwd_state *st, const hone_layer *L, int il, const hone_fwd_token *toks,
+                     int T) {
+    /* the steps share one quantised input per group, and biases only on Q, K, V, like the decode
+     * layer; other shapes take the general path */
+    if (vec_dot_type(&L->wk) != vec_dot_type(&L->wq) || vec_dot_type(&L->wv) != vec_dot_type(&L->wq) ||
+        vec_dot_type(&L->w_up) != vec_dot_type(&L->w_gate) || L->w_gate.n_out != L->w_up.n_out ||
+        L->wo.n_out != m->hp.n_embd || L->w_down.n_out != m->hp.n_embd)
+        return false;
+    layer_job j = {m, st, L, toks, {m, st, toks, T, il}};
+    threadpool_run(st->pool, batch_layer_worker, &j);
     return true;
 }
 

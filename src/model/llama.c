@@ -79,6 +79,7 @@ static void llama_forward(const hone_model *m, hone_fwd_state *st, const hone_fw
     for (int il = 0; il < hp->n_layer; il++) {
         const hone_layer *L = &m->layers[il];
         if (T == 1 && blk_decode_layer(m, st, L, il, toks)) continue;
+        if (T > 1 && blk_batch_layer(m, st, L, il, toks, T)) continue;
         blk_rmsnorm(st->pool, st->xn, st->x, L->attn_norm, T, n, hp->rms_eps);
         const hone_mat *qkv[3] = {&L->wq, &L->wk, &L->wv};
         const float *bias[3] = {L->bq, L->bk, L->bv};

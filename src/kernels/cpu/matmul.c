@@ -43,7 +43,7 @@ void matmul_quantize_act(threadpool *p, hone_type wtype, const float *x, int64_t
     const kernel_level lvl = kernel_cpu_level();
     if (lvl == KERNEL_CPU_AVX2 || lvl == KERNEL_CPU_AVX512) j.fast = kernel_quant_row_avx2(j.vdt);
     j.row = hone_row_size(j.vdt, n_in);
-    if (T == 1) {
+    if (T == 1 || p == NULL) { /* no pool: the caller's thread does it all */
         quant_worker(&j, 0, 1);
         return;
     }

@@ -27,7 +27,8 @@ typedef struct {
 /* Bytes needed for T quantised activation rows of length n_in for W's type. */
 size_t matmul_act_bytes(hone_type wtype, int64_t n_in, int T);
 
-/* Quantise T rows of x (n_in floats each) to vec_dot_type(wtype) into xq. */
+/* Quantise T rows of x (n_in floats each) to vec_dot_type(wtype) into xq (split over the pool's
+ * threads; with p NULL on the calling thread alone). */
 void matmul_quantize_act(threadpool *p, hone_type wtype, const float *x, int64_t n_in, int T, void *xq);
 
 /* out[t * n_out + r] = W[r] . x[t] for t < T, r < n_out. */
