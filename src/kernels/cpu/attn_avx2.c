@@ -192,8 +192,51 @@ AVX2 void op_attention_f16_avx2(float *out, const float *q, const hone_f16 *k, c
     const int n_pad = (n + 31) & ~31;
     const int nslot = order == OP_F16DOT_GEMM ? 16 : 64;
     const int n_lane = order == OP_F16DOT_GEMM ? n : (n < (n_pad & ~63) ? n : (n_pad & ~63));
-    float acc[64 * MAX_HD] __attribute__((aligned(32)));
     const int nd8 = hd / 8;
+    if (order == OP_F16DOT_VEC) {
+        /* Eight outputs at a time, the 64 slots never leave registers: slots l, l + 16, l + 32 and
+         * l + 48 run side by side down the cache (each still in increasing j, from +0) and are
+         * folded at once as the reference folds them, (l + (l+32)) + ((l+16) + (l+48)); then the
+         * sixteen lanes. A lone token's attention (every decode step) thus neither stores nor
+         * reloads a 64-slot table. */
+        for (int c = 0; c < nd8; c++) {
+            __m256 u[16];
+            for (int l = 0; l < 16; l++) {
+                __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+                for (int jj = l; jj < n_lane; jj += 64) {
+                    const hone_f16 *vj = v + 8 * c;
+                    a0 = _mm256_fmadd_ps(_mm256_set1_ps(scores[jj]), load_f16x8(vj + (int64_t)cells[jj] * stride), a0);
+                    if (jj + 16 < n_lane)
+                        a1 = _mm256_fmadd_ps(_mm256_set1_ps(scores[jj + 16]),
+                                             load_f16x8(vj + (int64_t)cells[jj + 16] * stride), a1);
+                    if (jj + 32 < n_lane)
+                        a2 = _mm256_fmadd_ps(_mm256_set1_ps(scores[jj + 32]),
+                                             load_f16x8(vj + (int64_t)cells[jj + 32] * stride), a2);
+                    if (jj + 48 < n_lane)
+                        a3 = _mm256_fmadd_ps(_mm256_set1_ps(scores[jj + 48]),
+                                             load_f16x8(vj + (int64_t)cells[jj + 48] * stride), a3);
+                }
+                u[l] = _mm256_add_ps(_mm256_add_ps(a0, a2), _mm256_add_ps(a1, a3));
+            }
+            const __m256 r = lanes16_sum_cols(u);
+            if (n_lane == n) {
+                _mm256_storeu_ps(out + 8 * c, r);
+                continue;
+            }
+            /* the tail: the folded lanes in double, then each remaining product (rounded in float) */
+            __m256d t0 = _mm256_cvtps_pd(_mm256_castps256_ps128(r)), t1 = _mm256_cvtps_pd(_mm256_extractf128_ps(r, 1));
+            for (int jj = n_lane; jj < n; jj++) {
+                const __m256 prod =
+                    _mm256_mul_ps(_mm256_set1_ps(scores[jj]), load_f16x8(v + (int64_t)cells[jj] * stride + 8 * c));
+                t0 = _mm256_add_pd(t0, _mm256_cvtps_pd(_mm256_castps256_ps128(prod)));
+                t1 = _mm256_add_pd(t1, _mm256_cvtps_pd(_mm256_extractf128_ps(prod, 1)));
+            }
+            _mm256_storeu_ps(out + 8 * c, _mm256_set_m128(_mm256_cvtpd_ps(t1), _mm256_cvtpd_ps(t0)));
+        }
+        return;
+    }
+    /* GEMM order from here on: sixteen slot rows of hd floats */
+    float acc[16 * MAX_HD] __attribute__((aligned(32)));
     /* Slot by slot (head sizes a multiple of 64): a slot's cells j = s, s + nslot, ... update its row
      * in increasing j, as in the reference, with the row's 64-float pieces held in registers for
      * the whole run (lanes start at +0 like the reference's) and stored once, rather than loaded
@@ -235,29 +278,10 @@ AVX2 void op_attention_f16_avx2(float *out, const float *q, const hone_f16 *k, c
         }
     }
     for (int c = 0; c < nd8; c++) {
-        __m256 lane[64];
-        for (int s = 0; s < nslot; s++)
+        __m256 lane[16];
+        for (int s = 0; s < 16; s++)
             lane[s] = s < n_lane ? _mm256_load_ps(acc + (size_t)s * hd + 8 * c) : _mm256_setzero_ps();
-        if (order == OP_F16DOT_VEC) { /* groups 0+2, 1+3, then 0+1, as dot_acc_fold */
-            for (int l = 0; l < 16; l++) {
-                lane[l] = _mm256_add_ps(lane[l], lane[32 + l]);
-                lane[16 + l] = _mm256_add_ps(lane[16 + l], lane[48 + l]);
-            }
-            for (int l = 0; l < 16; l++) lane[l] = _mm256_add_ps(lane[l], lane[16 + l]);
-        }
-        const __m256 r = lanes16_sum_cols(lane);
-        if (order == OP_F16DOT_GEMM || n_lane == n) {
-            _mm256_storeu_ps(out + 8 * c, r);
-            continue;
-        }
-        /* VEC tail: the folded lanes in double, then each remaining product (rounded in float) */
-        __m256d t0 = _mm256_cvtps_pd(_mm256_castps256_ps128(r)), t1 = _mm256_cvtps_pd(_mm256_extractf128_ps(r, 1));
-        for (int jj = n_lane; jj < n; jj++) {
-            const __m256 prod = _mm256_mul_ps(_mm256_set1_ps(scores[jj]), load_f16x8(v + (int64_t)cells[jj] * stride + 8 * c));
-            t0 = _mm256_add_pd(t0, _mm256_cvtps_pd(_mm256_castps256_ps128(prod)));
-            t1 = _mm256_add_pd(t1, _mm256_cvtps_pd(_mm256_extractf128_ps(prod, 1)));
-        }
-        _mm256_storeu_ps(out + 8 * c, _mm256_set_m128(_mm256_cvtpd_ps(t1), _mm256_cvtpd_ps(t0)));
+        _mm256_storeu_ps(out + 8 * c, lanes16_sum_cols(lane));
     }
 }
 
