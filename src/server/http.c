@@ -14,6 +14,7 @@
  */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -604,17 +605,41 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     *con_cls = NULL;
 }
 
-hone_status http_start(server *srv) {
-    struct sockaddr_in addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)srv->cfg.port);
-    const char *host = srv->cfg.host && *srv->cfg.host ? srv->cfg.host : "127.0.0.1";
+/* The listening address: an IPv4 or IPv6 literal or a host name (resolved, first answer taken);
+ * "localhost" means the IPv4 loopback, as it did before names were resolved. */
+static hone_status listen_addr(const char *host, int port, struct sockaddr_storage *out, socklen_t *len) {
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
     if (strcmp(host, "localhost") == 0) host = "127.0.0.1";
-    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1)
-        return hone_err(HONE_ERR_INVALID_ARG, "--host '%s' is not an IPv4 address", host);
+    const int rc = getaddrinfo(host, NULL, &hints, &res);
+    if (rc != 0 || !res)
+        return hone_err(HONE_ERR_INVALID_ARG, "--host '%s' is not an address this machine can listen on (%s)", host,
+                        rc ? gai_strerror(rc) : "no address");
+    memset(out, 0, sizeof *out);
+    memcpy(out, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    if (out->ss_family == AF_INET)
+        ((struct sockaddr_in *)out)->sin_port = htons((uint16_t)port);
+    else if (out->ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)out)->sin6_port = htons((uint16_t)port);
+    else
+        return hone_err(HONE_ERR_INVALID_ARG, "--host '%s': neither an IPv4 nor an IPv6 address", host);
+    return HONE_OK;
+}
+
+hone_status http_start(server *srv) {
+    struct sockaddr_storage addr;
+    socklen_t addr_len = 0;
+    const char *host = srv->cfg.host && *srv->cfg.host ? srv->cfg.host : "127.0.0.1";
+    hone_status st = listen_addr(host, srv->cfg.port, &addr, &addr_len);
+    if (st) return st;
+    const unsigned v6 = addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0;
     const unsigned conn_limit = (unsigned)(srv->cfg.max_queue + srv->cfg.max_seqs + 64);
-    srv->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG,
+    srv->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | v6,
                                 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT,
                                 (unsigned)srv->cfg.timeout_s, MHD_OPTION_CONNECTION_LIMIT, conn_limit,
@@ -623,9 +648,11 @@ hone_status http_start(server *srv) {
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_LISTEN_FD);
     srv->port = srv->cfg.port;
     if (di) {
-        struct sockaddr_in got;
+        struct sockaddr_storage got;
         socklen_t gl = sizeof got;
-        if (getsockname(di->listen_fd, (struct sockaddr *)&got, &gl) == 0) srv->port = ntohs(got.sin_port);
+        if (getsockname(di->listen_fd, (struct sockaddr *)&got, &gl) == 0)
+            srv->port = ntohs(got.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port
+                                                         : ((struct sockaddr_in *)&got)->sin_port);
     }
     return HONE_OK;
 }

@@ -3,7 +3,7 @@ mid-stream (or mid-request) is cancelled and its KV cells are freed at once;
 a full queue answers 429 with Retry-After; a request larger than the KV
 cache gets 400 while ones that fit wait their turn; SIGTERM drains: running
 streams end cleanly (finished, or with an error event) and the process
-exits 0.
+exits 0; --host takes IPv6 literals and refuses names it cannot resolve.
 
 Skips (77) when the default model is not cached.
 """
@@ -127,6 +127,42 @@ def test_sigterm():
         c.close()
 
 
+def test_hosts():
+    """--host takes IPv6 literals and names, and refuses what it cannot listen on with a usage error."""
+    import subprocess
+    from clitest import HONE
+    bad = subprocess.run([HONE, "serve", "-m", model_path(), "--host", "no-such-host.invalid", "--port", "0"],
+                         capture_output=True, text=True, timeout=60)
+    check(bad.returncode == 1 and "--host 'no-such-host.invalid'" in bad.stderr, f"bad host: {bad.returncode} {bad.stderr!r}")
+    try:
+        s6 = socket.socket(socket.AF_INET6)
+        s6.bind(("::1", 0))
+        port = s6.getsockname()[1]
+        s6.close()
+    except OSError:
+        print("note: no IPv6 loopback here; --host ::1 not tried")
+        return
+    proc = subprocess.Popen([HONE, "serve", "-m", model_path(), "--host", "::1", "--port", str(port), "-t", "1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        status = None
+        for _ in range(300):
+            try:
+                c = http.client.HTTPConnection("::1", port, timeout=5)
+                c.request("GET", "/health")
+                status = c.getresponse().status
+                c.close()
+                if status == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        check(status == 200, f"GET /health over IPv6: {status}")
+    finally:
+        proc.send_signal(15)
+        _, err = proc.communicate(timeout=30)
+    check("http://[::1]:" in err, f"log names the URL with brackets: {err[:200]!r}")
+
+
 def main():
     if not model_path():
         print("SKIP: default model not cached")
@@ -135,6 +171,7 @@ def main():
     test_queue_full()
     test_kv_limit()
     test_sigterm()
+    test_hosts()
     print(f"{len(FAILS)} failures")
     return 1 if FAILS else 0
 

@@ -93,7 +93,10 @@ int cmd_serve(int argc, char **argv) {
     server *srv = NULL;
     hone_status st = server_start(&cfg, &srv);
     if (st) return cli_error(CMD, st == HONE_ERR_INVALID_ARG ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME, "%s", hone_last_error());
-    fprintf(stderr, "hone serve: listening on http://%s:%d (loading %s)\n", cfg.host, server_port(srv), path);
+    /* an IPv6 literal goes in brackets in a URL */
+    const bool v6 = strchr(cfg.host, ':') != NULL;
+    const char *lb = v6 ? "[" : "", *rb = v6 ? "]" : "";
+    fprintf(stderr, "hone serve: listening on http://%s%s%s:%d (loading %s)\n", lb, cfg.host, rb, server_port(srv), path);
 
     double t0 = cli_now();
     hone_model *model = NULL;
@@ -109,8 +112,8 @@ int cmd_serve(int argc, char **argv) {
         hone_model_free(model);
         return rc;
     }
-    fprintf(stderr, "hone serve: ready: %s in %.2f s; cpu kernels: %s; http://%s:%d/\n", hone_model_desc(model),
-            cli_now() - t0, hone_cpu_backend(), cfg.host, server_port(srv));
+    fprintf(stderr, "hone serve: ready: %s in %.2f s; cpu kernels: %s; http://%s%s%s:%d/\n", hone_model_desc(model),
+            cli_now() - t0, hone_cpu_backend(), lb, cfg.host, rb, server_port(srv));
 
     int sig = 0;
     sigwait(&sigs, &sig);
