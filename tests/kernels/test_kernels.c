@@ -188,8 +188,8 @@ static void test_type(hone_type t) {
     const hone_type_info *ti = hone_type_get((uint32_t)t);
     const hone_type vt = ti->vec_dot_type;
     static const int64_t nbs[] = {1, 3, 7, 33};
-    static const int64_t float_ns[] = {1, 7, 31, 32, 33, 255, 256, 257, 1000, 4103};
-    const int n_sizes = is_float_type(t) ? 10 : 4;
+    static const int64_t float_ns[] = {1, 7, 31, 32, 33, 255, 256, 1023, 1024, 1025, 4103};
+    const int n_sizes = is_float_type(t) ? 11 : 4;
     for (int si = 0; si < n_sizes; si++) {
         const int64_t n = is_float_type(t) ? float_ns[si] : nbs[si] * ti->block_size;
         if (n > MAX_N) continue;
@@ -268,11 +268,11 @@ static void test_dot4(hone_type t) {
 
 /* The tiled kernels against the one-row kernel of their level, bit for bit, over tile edges
  * (row and token counts around the tile sizes) and lengths around the 8-element steps and the
- * 256-element chunks. */
+ * float formats' 1024-element chunks. */
 static void test_gemm(hone_type t) {
     const hone_type_info *ti = hone_type_get((uint32_t)t);
     const hone_type vt = ti->vec_dot_type;
-    static const int64_t ns[] = {1, 7, 8, 9, 255, 256, 257, 576, 1000};
+    static const int64_t ns[] = {1, 7, 8, 9, 255, 256, 257, 576, 1023, 1024, 1025, 2056};
     enum { NR = 8, NT = 9 };
     for (int lvl = KERNEL_CPU_SCALAR; lvl < KERNEL_CPU_LEVEL_COUNT; lvl++) {
         const hone_gemm_fn g = kernel_gemm_at(t, (kernel_level)lvl);

@@ -1,40 +1,43 @@
 #!/usr/bin/env bash
-# fuzz_gguf.sh - build the GGUF reader's libFuzzer target with clang and run it.
+# fuzz.sh - build one of hone's libFuzzer targets with clang and run it over its seed corpus.
 #
-# Usage: bench/fuzz_gguf.sh [RUNS]     (default 1000000 executions)
+# Usage: bench/fuzz.sh [TARGET] [RUNS]   TARGET: gguf (the GGUF reader, default) or http_request
+#                                        (the server's request parser); RUNS default 1000000
 # Env:   BUILD_DIR  separate build directory (default /tmp/hone-build-fuzz)
 #        JOBS       parallel build jobs (default 2)
 #
 # Builds with HONE_FUZZ=ON (every object library gets coverage + ASan/UBSan),
-# fuzzes a temporary copy of fuzz/corpus/gguf so the committed seeds stay as
+# fuzzes a temporary copy of fuzz/corpus/TARGET so the committed seeds stay as
 # they are, prints executions per second, and ends with a line saying whether
 # the run crashed. Exit status: 0 no crash, 1 crash, 2 build failure.
 set -u
-RUNS=${1:-1000000}
+TARGET=${1:-gguf}
+RUNS=${2:-1000000}
+case "$TARGET" in gguf | http_request) ;; *) echo "fuzz: unknown target $TARGET" >&2; exit 2 ;; esac
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-/tmp/hone-build-fuzz}
 JOBS=${JOBS:-2}
 
 if ! command -v clang >/dev/null; then
-    echo "fuzz_gguf: clang not found" >&2
+    echo "fuzz: clang not found" >&2
     echo "RESULT: not run (no clang)"
     exit 2
 fi
 CC=clang cmake -S "$SRC" -B "$BUILD_DIR" -DHONE_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$BUILD_DIR.cmake.log" 2>&1 \
-    && cmake --build "$BUILD_DIR" --target fuzz_gguf -j"$JOBS" >"$BUILD_DIR.build.log" 2>&1
+    && cmake --build "$BUILD_DIR" --target "fuzz_$TARGET" -j"$JOBS" >"$BUILD_DIR.build.log" 2>&1
 if [ $? -ne 0 ]; then
     tail -30 "$BUILD_DIR.cmake.log" "$BUILD_DIR.build.log" >&2
     echo "RESULT: build failed"
     exit 2
 fi
 
-WORK=$(mktemp -d /tmp/hone-fuzz-gguf.XXXXXX)
-cp "$SRC"/fuzz/corpus/gguf/* "$WORK/" 2>/dev/null
+WORK=$(mktemp -d "/tmp/hone-fuzz-$TARGET.XXXXXX")
+cp "$SRC/fuzz/corpus/$TARGET"/* "$WORK/" 2>/dev/null
 mkdir -p "$WORK/artifacts"
 LOG="$WORK/fuzz.log"
-echo "fuzz_gguf: $RUNS executions over $(ls "$WORK" | grep -c '\.gguf$') seeds in $WORK"
+echo "fuzz_$TARGET: $RUNS executions over $(find "$WORK" -maxdepth 1 -type f | wc -l) seeds in $WORK"
 start=$(date +%s.%N)
-"$BUILD_DIR/bin/fuzz_gguf" -runs="$RUNS" -max_len=8192 -print_final_stats=1 \
+"$BUILD_DIR/bin/fuzz_$TARGET" -runs="$RUNS" -max_len=8192 -print_final_stats=1 \
     -artifact_prefix="$WORK/artifacts/" "$WORK" >"$LOG" 2>&1
 rc=$?
 end=$(date +%s.%N)
