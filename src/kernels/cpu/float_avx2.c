@@ -34,6 +34,12 @@
  * in L1 while it meets the block's tokens. Without the blocking either the weights or the whole
  * batch's activations stream from L3 once per tile. */
 #define TOK_BLOCK 48
+/* Bytes ahead that a one-activation-row product prefetches its weight rows (once per 32 elements):
+ * measured on F16 decode +4 % at one thread and up to +20 % at two; 2 KiB ahead was worse. */
+#define PF_BYTES 512
+#define ESZ_f32 4
+#define ESZ_f16 2
+#define ESZ_bf16 2
 
 static AVX2 ALWAYS_INLINE float hsum8(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -72,6 +78,10 @@ static AVX2 ALWAYS_INLINE float el_bf16(const void *p, int64_t i) { return hone_
             for (; i + 8 <= end; i += 8) {                                                                  \
                 /* the shorter side is loaded first and held: with the 12 sums that keeps a                 \
                  * 4 x 3 or 3 x 4 tile within the 16 registers */                                           \
+                /* one activation row: the weights stream from memory (decode); prefetch ahead */   \
+                if (C == 1 && (i & 31) == 0)                                                                \
+                    _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                     \
+                        _mm_prefetch(w + (size_t)r * ws + (size_t)i * ESZ_##SUF + PF_BYTES, _MM_HINT_T0);   \
                 if (R <= C) {                                                                               \
                     __m256 wv[4];                                                                           \
                     _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) wv[r] = ld_##SUF(w + (size_t)r * ws, i);\
