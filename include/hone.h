@@ -103,12 +103,21 @@ hone_status hone_chat_apply(const hone_model *model, const hone_chat_message *ms
 
 typedef struct hone_session hone_session;
 
+/* How the KV cache stores K and V. F16 (the default) gives llama.cpp's logits bit for bit; Q8_0 takes
+ * 34 bytes per 32 values instead of 64 (so about 1.9x the cells in the same memory) at a small cost in
+ * accuracy (per-head blocks of 32 int8 values with one F16 scale; see docs/numerics.md). */
+typedef enum { HONE_KV_F16 = 0, HONE_KV_Q8_0 = 1 } hone_kv_type;
+
 typedef struct {
     int32_t n_ctx;     /* KV cells shared by all sequences (0 = model's training context, capped at 4096) */
     int32_t n_seq_max; /* sequences that may be in flight at once */
     int32_t n_batch;   /* most tokens per hone_decode call */
     int32_t n_threads; /* 0 = number of CPUs */
+    int32_t kv_type;   /* hone_kv_type (default HONE_KV_F16) */
 } hone_session_params;
+
+/* "f16" / "q8_0" (any case) -> hone_kv_type, or -1. */
+int hone_kv_type_from_name(const char *name);
 
 hone_session_params hone_session_default_params(void);
 hone_status hone_session_create(const hone_model *model, const hone_session_params *params, hone_session **out);
@@ -160,9 +169,10 @@ hone_status hone_kv_seq_share_prefix(hone_session *s, int32_t src, int32_t dst, 
 /* Cells held by at least one sequence, and all cells (n_ctx). */
 int32_t hone_kv_cells_used(const hone_session *s);
 int32_t hone_kv_cells_total(const hone_session *s);
-/* Memory of one KV cell of a model (K and V in F16 over all layers), to turn
- * a memory budget into n_ctx. */
-size_t hone_kv_bytes_per_cell(const hone_model *m);
+/* Memory of one KV cell of a model (K and V over all layers, stored as
+ * kv_type), to turn a memory budget into n_ctx; 0 when the model's head size
+ * does not fit the type (Q8_0 needs a multiple of 32). */
+size_t hone_kv_bytes_per_cell(const hone_model *m, int32_t kv_type);
 /* Distinct cells held by the listed sequences (-1 on bad arguments or out
  * of memory). With every sequence in use listed it equals
  * hone_kv_cells_used; a smaller figure means cells leaked. O(n_ctx). */

@@ -11,9 +11,12 @@
 
 #include "core/status.h"
 #include "kernels/cpu/attn_avx2.h"
+#include "kernels/cpu/attn_q8.h"
 #include "kernels/cpu/ops_avx2.h"
 #include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/ops.h"
+#include "quant/blocks.h"
+#include "quant/quant.h"
 
 /* ---- binding ---- */
 
@@ -227,8 +230,15 @@ static void rope_store(const attn_job *j, int ith, int nth) {
         float *k = j->st->kx + (int64_t)t * kvdim + off;
         const float *v = j->st->vx + (int64_t)t * kvdim + off;
         op_rope_norm(k, 1, hd, hp->rope_dim, pos, hp->rope_base);
-        hone_f16 *kc = j->st->k[j->il] + (int64_t)j->toks[t].cell * kvdim + off;
-        hone_f16 *vc = j->st->v[j->il] + (int64_t)j->toks[t].cell * kvdim + off;
+        const size_t cell = (size_t)j->toks[t].cell * j->st->kv_row;
+        if (j->st->kv_type == HONE_KV_Q8_0) { /* the head's own blocks (head_dim % 32 == 0) */
+            const size_t hoff = (size_t)(off / QK8_0) * sizeof(block_q8_0);
+            hone_quantize_row(HONE_TYPE_Q8_0, k, (char *)j->st->k[j->il] + cell + hoff, hd);
+            hone_quantize_row(HONE_TYPE_Q8_0, v, (char *)j->st->v[j->il] + cell + hoff, hd);
+            continue;
+        }
+        hone_f16 *kc = (hone_f16 *)((char *)j->st->k[j->il] + cell) + off;
+        hone_f16 *vc = (hone_f16 *)((char *)j->st->v[j->il] + cell) + off;
         for (int d = 0; d < hd; d++) {
             kc[d] = hone_f32_to_f16(k[d]);
             vc[d] = hone_f32_to_f16(v[d]);
@@ -283,10 +293,17 @@ static void attn_worker(void *ctx, int ith, int nth) {
             const long i = (long)t * hp->n_head + h;
             if (i < b || i >= e) continue;
             const int hk = h / group;
+            if (j->st->kv_type == HONE_KV_Q8_0) {
+                const size_t hoff = (size_t)hk * (size_t)(hd / QK8_0) * sizeof(block_q8_0);
+                op_attention_q8_0(j->st->att + (int64_t)t * qdim + h * hd, j->st->q + (int64_t)t * qdim + h * hd,
+                                  (const char *)j->st->k[j->il] + hoff, (const char *)j->st->v[j->il] + hoff,
+                                  j->st->kv_row, j->toks[t].ctx_cells, j->toks[t].pos + 1, hd, scale, scores, simd);
+                continue;
+            }
             (simd ? op_attention_f16_avx2 : op_attention_f16)(
                 j->st->att + (int64_t)t * qdim + h * hd, j->st->q + (int64_t)t * qdim + h * hd,
-                j->st->k[j->il] + hk * hd, j->st->v[j->il] + hk * hd, kvdim, j->toks[t].ctx_cells,
-                j->toks[t].pos + 1, hd, scale, scores, order);
+                (const hone_f16 *)j->st->k[j->il] + hk * hd, (const hone_f16 *)j->st->v[j->il] + hk * hd, kvdim,
+                j->toks[t].ctx_cells, j->toks[t].pos + 1, hd, scale, scores, order);
         }
     }
 }

@@ -61,13 +61,17 @@ struct hone_model {
 /*
  * The state one forward pass works on: the session owns it, the model
  * reads and writes through it. KV cache: per layer, n_cells rows of
- * n_head_kv * head_dim F16 values for K and for V.
+ * n_head_kv * head_dim values for K and for V, as F16 values or (kv_type
+ * HONE_KV_Q8_0) as Q8_0 blocks of 32, each head its own blocks; a row is
+ * kv_row bytes.
  */
 typedef struct {
     threadpool *pool;
     int32_t n_cells;
-    hone_f16 **k; /* [n_layer] */
-    hone_f16 **v;
+    int32_t kv_type;
+    size_t kv_row;
+    void **k; /* [n_layer] */
+    void **v;
     /* scratch, each sized for n_batch tokens */
     int32_t n_batch;
     float *x, *xn, *q, *kx, *vx, *att, *tmp, *gate, *up;

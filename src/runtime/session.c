@@ -17,9 +17,11 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/status.h"
 #include "model/model.h"
+#include "quant/blocks.h"
 
 struct hone_session {
     const hone_model *model;
@@ -64,6 +66,11 @@ hone_status hone_session_create(const hone_model *m, const hone_session_params *
         return hone_err(HONE_ERR_INVALID_ARG, "session: n_ctx %d / n_seq_max %d / n_batch %d out of range", p.n_ctx,
                         p.n_seq_max, p.n_batch);
     if (p.n_batch > p.n_ctx) p.n_batch = p.n_ctx;
+    if (p.kv_type != HONE_KV_F16 && p.kv_type != HONE_KV_Q8_0)
+        return hone_err(HONE_ERR_INVALID_ARG, "session: unknown KV cache type %d", p.kv_type);
+    if (hone_kv_bytes_per_cell(m, p.kv_type) == 0)
+        return hone_err(HONE_ERR_UNSUPPORTED, "session: a Q8_0 KV cache needs a head size that is a multiple of 32 (this "
+                        "model's is %d); use the F16 cache", hp->head_dim);
 
     hone_session *s = calloc(1, sizeof *s);
     if (!s) return hone_err(HONE_ERR_NOMEM, "out of memory creating session");
@@ -85,13 +92,15 @@ hone_status hone_session_create(const hone_model *m, const hone_session_params *
     f->pool = s->pool;
     f->n_cells = p.n_ctx;
     f->n_batch = p.n_batch;
+    f->kv_type = p.kv_type;
+    f->kv_row = hone_kv_bytes_per_cell(m, p.kv_type) / (2u * (size_t)hp->n_layer);
     f->k = xcalloc((size_t)hp->n_layer, sizeof *f->k, &ok);
     f->v = xcalloc((size_t)hp->n_layer, sizeof *f->v, &ok);
     for (int il = 0; ok && il < hp->n_layer; il++) {
         /* calloc of a large block maps zero pages lazily: untouched cells
          * cost no resident memory */
-        f->k[il] = xcalloc((size_t)(p.n_ctx * kvd), sizeof(hone_f16), &ok);
-        f->v[il] = xcalloc((size_t)(p.n_ctx * kvd), sizeof(hone_f16), &ok);
+        f->k[il] = xcalloc((size_t)p.n_ctx, f->kv_row, &ok);
+        f->v[il] = xcalloc((size_t)p.n_ctx, f->kv_row, &ok);
     }
     f->x = xcalloc((size_t)(B * n), sizeof(float), &ok);
     f->xn = xcalloc((size_t)(B * n), sizeof(float), &ok);
@@ -307,10 +316,23 @@ int32_t hone_kv_cells_held(const hone_session *s, const int32_t *seqs, int32_t n
 }
 int32_t hone_kv_cells_total(const hone_session *s) { return s ? s->p.n_ctx : 0; }
 
-size_t hone_kv_bytes_per_cell(const hone_model *m) {
+size_t hone_kv_bytes_per_cell(const hone_model *m, int32_t kv_type) {
     if (!m) return 0;
-    /* K and V, F16, every layer */
-    return (size_t)m->hp.n_layer * 2u * (size_t)m->hp.n_head_kv * (size_t)m->hp.head_dim * sizeof(hone_f16);
+    /* K and V, every layer; Q8_0 blocks never straddle two heads */
+    const size_t per_layer_kv = (size_t)m->hp.n_head_kv * (size_t)m->hp.head_dim;
+    if (kv_type == HONE_KV_Q8_0) {
+        if (m->hp.head_dim % QK8_0 != 0) return 0;
+        return (size_t)m->hp.n_layer * 2u * hone_row_size(HONE_TYPE_Q8_0, (int64_t)per_layer_kv);
+    }
+    if (kv_type != HONE_KV_F16) return 0;
+    return (size_t)m->hp.n_layer * 2u * per_layer_kv * sizeof(hone_f16);
+}
+
+int hone_kv_type_from_name(const char *name) {
+    if (!name) return -1;
+    if (strcasecmp(name, "f16") == 0) return HONE_KV_F16;
+    if (strcasecmp(name, "q8_0") == 0) return HONE_KV_Q8_0;
+    return -1;
 }
 
 int32_t hone_kv_seq_len(const hone_session *s, int32_t seq) {

@@ -109,6 +109,7 @@ hone_status scheduler_create(server *srv, scheduler **out) {
     sp.n_seq_max = sc->n_seq_max;
     sp.n_batch = c->n_batch;
     sp.n_threads = c->n_threads;
+    sp.kv_type = c->kv_type;
     hone_status st = hone_session_create(sc->m, &sp, &sc->s);
     if (st) {
         free(sc);

@@ -60,7 +60,10 @@ int server_port(const server *srv) { return srv->port; }
 hone_status server_attach_model(server *srv, const hone_model *model) {
     const int32_t train = hone_model_n_ctx_train(model);
     if (srv->cfg.kv_mem > 0) {
-        const size_t per = hone_kv_bytes_per_cell(model);
+        const size_t per = hone_kv_bytes_per_cell(model, srv->cfg.kv_type);
+        if (per == 0)
+            return hone_err(HONE_ERR_UNSUPPORTED, "this model's head size does not fit a %s KV cache",
+                            srv->cfg.kv_type == HONE_KV_Q8_0 ? "Q8_0" : "F16");
         const int64_t cells = per ? srv->cfg.kv_mem / (int64_t)per : 0;
         if (cells < 16 || cells > (1 << 20))
             return hone_err(HONE_ERR_INVALID_ARG, "--kv-mem %lld bytes gives %lld KV cells of %zu bytes (allowed 16..%d)",

@@ -33,6 +33,7 @@ typedef struct {
     int32_t max_queue;      /* requests waiting for admission before 429 */
     int64_t kv_mem;         /* KV cache bytes; > 0 sets n_cells from the model's cell size */
     int32_t n_cells;        /* KV cells (when kv_mem is 0) */
+    int32_t kv_type;        /* hone_kv_type of the cache */
     int32_t n_ctx_seq;      /* longest sequence (prompt + generation) */
     int32_t n_batch;        /* most tokens per forward step */
     int32_t n_threads;      /* 0 = all CPUs */

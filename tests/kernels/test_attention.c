@@ -16,6 +16,9 @@
 
 #include "harness.h"
 #include "kernels/cpu/attn_avx2.h"
+#include "kernels/cpu/attn_q8.h"
+#include "quant/blocks.h"
+#include "quant/quant.h"
 #include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/ops.h"
 #include "kernels/cpu/ops_avx2.h"
@@ -68,6 +71,55 @@ static void run_case(int hd, int n, op_f16dot_order order, mode m) {
     free(v);
 }
 
+/* The Q8_0 cache: the AVX2 p.V step gives the scalar path's bits, and the result is the attention
+ * of the dequantised cache (computed here in double from the same quantised q) within a bound. */
+static void run_case_q8(int hd, int n, mode m) {
+    const int nb = hd / QK8_0, row = 3 * nb; /* three KV heads per cell, use the middle one */
+    block_q8_0 *k = malloc(sizeof(block_q8_0) * CELLS * row), *v = malloc(sizeof(block_q8_0) * CELLS * row);
+    float q[256], a[256], b[256], tmp[256], sa[CELLS], sb[CELLS];
+    double ref[256] = {0}, w[CELLS];
+    int32_t cells[CELLS];
+    for (int c = 0; c < CELLS; c++)
+        for (int h = 0; h < 3; h++) {
+            for (int d = 0; d < hd; d++) tmp[d] = m == M_ZEROS ? 0.0f : m == M_EQUAL ? 0.5f : frand() * (m == M_WIDE ? 30 : 1);
+            hone_quantize_row(HONE_TYPE_Q8_0, tmp, k + (size_t)c * row + h * nb, hd);
+            for (int d = 0; d < hd; d++) tmp[d] = m == M_EQUAL ? 0.25f : frand();
+            hone_quantize_row(HONE_TYPE_Q8_0, tmp, v + (size_t)c * row + h * nb, hd);
+        }
+    for (int d = 0; d < hd; d++) q[d] = frand();
+    for (int i = 0; i < CELLS; i++) cells[i] = (i * 7 + 3) % CELLS; /* scrambled, distinct (7 coprime to CELLS) */
+    const float scale = 1.0f / sqrtf((float)hd);
+    const size_t stride = sizeof(block_q8_0) * (size_t)row;
+    op_attention_q8_0(a, q, k + nb, v + nb, stride, cells, n, hd, scale, sa, 0);
+    op_attention_q8_0(b, q, k + nb, v + nb, stride, cells, n, hd, scale, sb, 1);
+    CHECKF(same_bits(a, b, hd), "q8_0 hd %d n %d mode %s: AVX2 differs from scalar", hd, n, MNAME[m]);
+    /* reference in double over the dequantised cache and the Q8_0-rounded query */
+    block_q8_0 qq[8];
+    float qd[256], kd[256], vd[256];
+    hone_quantize_row(HONE_TYPE_Q8_0, q, qq, hd);
+    hone_dequantize_row(HONE_TYPE_Q8_0, qq, qd, hd);
+    double mx = -1e300, sum = 0;
+    for (int j = 0; j < n; j++) {
+        hone_dequantize_row(HONE_TYPE_Q8_0, k + (size_t)cells[j] * row + nb, kd, hd);
+        double s = 0;
+        for (int d = 0; d < hd; d++) s += (double)qd[d] * kd[d];
+        w[j] = s * scale;
+        if (w[j] > mx) mx = w[j];
+    }
+    for (int j = 0; j < n; j++) sum += (w[j] = exp(w[j] - mx));
+    double vmax = 0;
+    for (int j = 0; j < n; j++) {
+        hone_dequantize_row(HONE_TYPE_Q8_0, v + (size_t)cells[j] * row + nb, vd, hd);
+        for (int d = 0; d < hd; d++) ref[d] += w[j] / sum * vd[d], vmax = fmax(vmax, fabs(vd[d]));
+    }
+    double err = 0;
+    for (int d = 0; d < hd; d++) err = fmax(err, fabs(ref[d] - a[d]));
+    CHECKF(err <= 1e-5 * (vmax + 1e-30) + 1e-30, "q8_0 hd %d n %d mode %s: error %.3g vs max |v| %.3g", hd, n, MNAME[m],
+           err, vmax);
+    free(k);
+    free(v);
+}
+
 static void test_swiglu(void) {
     static float g[1100], u[1100], ref[1100], got[1100];
     static const float scales[] = {1e-3f, 1.0f, 10.0f, 100.0f, 1000.0f};
@@ -93,6 +145,9 @@ int main(void) {
         for (size_t i = 0; i < sizeof NS / sizeof NS[0]; i++)
             for (int o = 0; o < 2; o++)
                 for (int m = 0; m < M_COUNT; m++) run_case(HD[h], NS[i], o ? OP_F16DOT_GEMM : OP_F16DOT_VEC, (mode)m);
+    for (int hd = 32; hd <= 256; hd *= 2)
+        for (size_t i = 0; i < sizeof NS / sizeof NS[0]; i++)
+            for (int m = 0; m < M_COUNT; m++) run_case_q8(hd, NS[i], (mode)m);
     if (op_swiglu_avx2_available()) test_swiglu();
     return test_finish();
 }

@@ -8,6 +8,8 @@
  * cells (after another sequence used and freed cells).
  */
 #include <stdlib.h>
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "harness.h"
@@ -30,8 +32,11 @@ static int argmax(const float *x, int n) {
     return b;
 }
 
+static int32_t g_kv = HONE_KV_F16; /* the KV cache type make() asks for */
+
 static hone_session *make(const hone_model *m, int threads, int n_seq, int n_batch) {
     hone_session_params sp = hone_session_default_params();
+    sp.kv_type = g_kv;
     sp.n_ctx = 256;
     sp.n_threads = threads;
     sp.n_seq_max = n_seq;
@@ -145,6 +150,45 @@ int main(void) {
     /* Only suffixes can be dropped. */
     CHECK(hone_kv_seq_rm(s, 0, 1, 3) == HONE_ERR_UNSUPPORTED);
     hone_session_free(s);
+
+    /* The Q8_0 cache has one order for batches and lone tokens: the prompt in one batch or in
+     * chunks of 3, on 1 or 2 threads, beside another sequence or alone, gives the same bits; and
+     * it stays close to the F16 cache (same first token, logits within a small distance). */
+    g_kv = HONE_KV_Q8_0;
+    run q8, q8c, q8b;
+    q8.logits = malloc((size_t)STEPS * nv * sizeof(float));
+    q8c.logits = malloc((size_t)STEPS * nv * sizeof(float));
+    q8b.logits = malloc((size_t)STEPS * nv * sizeof(float));
+    s = make(m, 2, 2, 64);
+    alone(s, 0, PA, na, 64, &q8, nv);
+    hone_session_free(s);
+    s = make(m, 1, 1, 3);
+    alone(s, 0, PA, na, 3, &q8c, nv);
+    hone_session_free(s);
+    CHECKF(same(&q8, &q8c, nv), "Q8_0 cache: prompt in chunks of 3 on 1 thread differs from one batch on 2");
+    s = make(m, 2, 2, 64);
+    alone(s, 1, PB, nb, 64, &q8b, nv); /* B holds cells; A then lands elsewhere */
+    alone(s, 0, PA, na, 64, &q8b, nv);
+    hone_session_free(s);
+    CHECKF(same(&q8, &q8b, nv), "Q8_0 cache: A after B differs from A alone");
+    CHECKF(q8.tok[0] == ra.tok[0], "Q8_0 cache: first token %d, F16 cache %d", q8.tok[0], ra.tok[0]);
+    double dmax = 0, lmax = 0;
+    for (int i = 0; i < nv; i++) {
+        dmax = fmax(dmax, fabs((double)q8.logits[i] - ra.logits[i]));
+        lmax = fmax(lmax, fabs((double)ra.logits[i]));
+    }
+    /* KL(F16 || Q8_0) of the first next-token distribution */
+    double mf = -1e300, mq = -1e300, zf = 0, zq = 0, kl = 0;
+    for (int i = 0; i < nv; i++) mf = fmax(mf, ra.logits[i]), mq = fmax(mq, q8.logits[i]);
+    for (int i = 0; i < nv; i++) zf += exp(ra.logits[i] - mf), zq += exp(q8.logits[i] - mq);
+    for (int i = 0; i < nv; i++) {
+        const double lpf = ra.logits[i] - mf - log(zf), lpq = q8.logits[i] - mq - log(zq);
+        kl += exp(lpf) * (lpf - lpq);
+    }
+    CHECKF(dmax > 0 && kl < 0.01, "Q8_0 cache: first distribution KL %.3g from F16's (max logit difference %.3g of %.3g)",
+           kl, dmax, lmax);
+    fprintf(stderr, "Q8_0 cache vs F16: KL %.3g, max logit difference %.3g\n", kl, dmax);
+    free(q8.logits), free(q8c.logits), free(q8b.logits);
 
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) free(all[i]->logits);
     hone_model_free(m);

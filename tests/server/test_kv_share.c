@@ -46,7 +46,9 @@ static void test_share(const hone_model *m) {
     CHECKF(hone_session_create(m, &sp, &s) == HONE_OK, "session: %s", hone_last_error());
     if (!s) return;
     CHECK(hone_kv_cells_total(s) == 128 && hone_kv_cells_used(s) == 0);
-    CHECK(hone_kv_bytes_per_cell(m) == 30u * 2 * 192 * 2); /* SmolLM2-135M: 30 layers, 3 KV heads x 64, F16 */
+    CHECK(hone_kv_bytes_per_cell(m, HONE_KV_F16) == 30u * 2 * 192 * 2); /* SmolLM2-135M: 30 layers, 3 KV heads x 64, F16 */
+    CHECK(hone_kv_bytes_per_cell(m, HONE_KV_Q8_0) == 30u * 2 * 6 * 34); /* ... as 6 Q8_0 blocks per row */
+    CHECK(hone_kv_bytes_per_cell(m, 7) == 0);
 
     decode(s, 0, PB, 6, 0);
     CHECK(hone_kv_cells_used(s) == 6);

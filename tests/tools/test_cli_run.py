@@ -75,6 +75,16 @@ def main():
     check(j["stop_reason"] == "limit", f"stop_reason {j['stop_reason']}")
     check(all(k in j["timings"] for k in ("prompt_s", "gen_s")), "timings present")
 
+    # --- a Q8_0 KV cache: runs, and starts like the F16 cache on this prompt ---
+    r = hone(base + ["--json", "--kv-type", "q8_0", "-n", "4", "-p", cap["prompt"]])
+    check(r.returncode == 0, f"run --kv-type q8_0: rc {r.returncode} {r.stderr!r}")
+    if r.returncode == 0:
+        jq = json.loads(r.stdout)
+        check(jq["completion_ids"][:1] == cap["completion_ids"][:1],
+              f"q8_0 cache first token {jq['completion_ids'][:1]} != {cap['completion_ids'][:1]}")
+    r = hone(base + ["--kv-type", "q4", "-p", "x"])
+    check(r.returncode == 1 and b"--kv-type 'q4'" in r.stderr, f"bad --kv-type: {r.returncode} {r.stderr!r}")
+
     # --- the model ends the text itself ------------------------------------
     # (Exact agreement with the golden text over 64 steps is the model tests'
     # job; here: how the CLI reports an end token.)

@@ -163,6 +163,25 @@ def test_hosts():
     check("http://[::1]:" in err, f"log names the URL with brackets: {err[:200]!r}")
 
 
+def kv_total(srv):
+    _, _, body = srv.request("GET", "/metrics")
+    for line in body.decode().splitlines():
+        if line.startswith("hone_kv_cells_total "):
+            return int(float(line.split()[1]))
+    return -1
+
+
+def test_kv_type():
+    """--kv-type q8_0 fits about 1.9x the cells into the same --kv-mem, and serves the same greedy reply
+    a Q8_0 `hone run` gives (first tokens)."""
+    with Server("--kv-mem", "8M") as f16, Server("--kv-mem", "8M", "--kv-type", "q8_0") as q8:
+        a, b = kv_total(f16), kv_total(q8)
+        check(a > 0 and abs(b / a - 64 / 34) < 0.01, f"cells in 8M: F16 {a}, Q8_0 {b}")
+        st, _, body = q8.request("POST", "/v1/completions", {"prompt": "The capital of France is", "max_tokens": 4,
+                                                            "temperature": 0})
+        check(st == 200 and json.loads(body)["choices"][0]["text"].startswith(" Paris"), f"q8_0 reply {st} {body[:200]!r}")
+
+
 def main():
     if not model_path():
         print("SKIP: default model not cached")
@@ -172,6 +191,7 @@ def main():
     test_kv_limit()
     test_sigterm()
     test_hosts()
+    test_kv_type()
     print(f"{len(FAILS)} failures")
     return 1 if FAILS else 0
 

@@ -120,6 +120,8 @@ bool cli_cache_dir(char *buf, size_t cap);
  * model. When neither exists, prints a message telling the user to run
  * `hone pull` and returns CLI_EXIT_INPUT; else 0. */
 int cli_model_path(const char *cmd, const char *given, char *buf, size_t cap);
+/* --kv-type NAME (f16, q8_0) into *out; 0, or CLI_EXIT_USAGE after printing the problem. */
+int cli_kv_type(const char *cmd, const char *name, int32_t *out);
 
 /* ---- input ------------------------------------------------------------- */
 

@@ -179,6 +179,13 @@ bool cli_cache_dir(char *buf, size_t cap) {
     return n > 0 && (size_t)n < cap;
 }
 
+int cli_kv_type(const char *cmd, const char *name, int32_t *out) {
+    const int t = hone_kv_type_from_name(name);
+    if (t < 0) return cli_error(cmd, CLI_EXIT_USAGE, "--kv-type '%s' is not f16 or q8_0", name);
+    *out = t;
+    return 0;
+}
+
 int cli_model_path(const char *cmd, const char *given, char *buf, size_t cap) {
     if (given) {
         if (strlen(given) >= cap) return cli_error(cmd, CLI_EXIT_INPUT, "%s: path too long", given);

@@ -356,8 +356,8 @@ static int parse_threads(const cli_strlist *l, int *threads, int *n) {
 }
 
 int cmd_bench(int argc, char **argv) {
-    const char *model_arg = NULL;
-    int32_t n_prompt = 512, n_gen = 128, reps = 5, n_batch = 512;
+    const char *model_arg = NULL, *kv_type_arg = "f16";
+    int32_t n_prompt = 512, n_gen = 128, reps = 5, n_batch = 512, kv_type = HONE_KV_F16;
     uint64_t seed = 42;
     bool json = false, no_bw = false;
     cli_strlist thread_arg = {{0}, 0};
@@ -368,6 +368,7 @@ int cmd_bench(int argc, char **argv) {
         {"threads", 't', CLI_STR_LIST, &thread_arg, 0, 0, "N,M,..", "thread counts (default: 1 and all CPUs)"},
         {"repetitions", 'r', CLI_INT, &reps, 1, 1000, "N", "timed runs per test (default 5)"},
         {"batch-size", 'b', CLI_INT, &n_batch, 1, 1 << 16, "N", "most prompt tokens per decode call (default 512)"},
+        {"kv-type", 0, CLI_STR, &kv_type_arg, 0, 0, "T", "KV cache type: f16 (default) or q8_0"},
         {"seed", 0, CLI_U64, &seed, 0, 0, "S", "seed of the random token ids (default 42)"},
         {"json", 0, CLI_FLAG, &json, 0, 0, NULL, "print a JSON array (one object per test) instead of Markdown"},
         {"no-bandwidth", 0, CLI_FLAG, &no_bw, 0, 0, NULL, "skip the memory-bandwidth measurement (no % roofline)"},
@@ -385,6 +386,7 @@ int cmd_bench(int argc, char **argv) {
     int rc = cli_parse(&spec, argc, argv, pos, &n_pos);
     if (rc) return rc == CLI_HELP_SHOWN ? CLI_EXIT_OK : rc;
     if (n_prompt == 0 && n_gen == 0) return cli_error(CMD, CLI_EXIT_USAGE, "nothing to do: -p and -n are both 0");
+    if ((rc = cli_kv_type(CMD, kv_type_arg, &kv_type))) return rc;
 
     int threads[MAX_THREAD_COUNTS], n_threads = 0;
     if (thread_arg.n == 0) {
@@ -437,6 +439,7 @@ int cmd_bench(int argc, char **argv) {
         sp.n_ctx = n_tok + 1;
         sp.n_batch = chunk;
         sp.n_threads = threads[ti];
+        sp.kv_type = kv_type;
         st = hone_session_create(model, &sp, &session);
         if (st != HONE_OK) {
             rc = cli_error(CMD, st == HONE_ERR_INVALID_ARG ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME, "%s",

@@ -104,7 +104,7 @@ static int64_t count_tokens(const hone_model *m, const char *text) {
 }
 
 int cmd_chat(int argc, char **argv) {
-    const char *model_arg = NULL, *system = NULL;
+    const char *model_arg = NULL, *system = NULL, *kv_type = "f16";
     bool quiet = false, verbose = false;
     cli_strlist stops = {{0}, 0};
     hone_generate_params gp = hone_generate_default_params();
@@ -118,6 +118,7 @@ int cmd_chat(int argc, char **argv) {
         {"stop", 0, CLI_STR_LIST, &stops, 0, 0, "STR", "end a reply before this text (repeatable)"},
         {"threads", 't', CLI_INT, &sp.n_threads, 0, 1024, "N", "threads (default: all CPUs)"},
         {"ctx-size", 'c', CLI_INT, &sp.n_ctx, 0, 1 << 20, "N", "context size in tokens (default: model's, max 4096)"},
+        {"kv-type", 0, CLI_STR, &kv_type, 0, 0, "T", "KV cache type: f16 (default) or q8_0"},
         {"quiet", 'q', CLI_FLAG, &quiet, 0, 0, NULL, "no diagnostics on stderr"},
         {"verbose", 'v', CLI_FLAG, &verbose, 0, 0, NULL, "token counts and speed of each reply on stderr"},
         {NULL, 0, 0, NULL, 0, 0, NULL, NULL},
@@ -133,6 +134,7 @@ int cmd_chat(int argc, char **argv) {
     int n_pos;
     int rc = cli_parse(&spec, argc, argv, pos, &n_pos);
     if (rc) return rc == CLI_HELP_SHOWN ? CLI_EXIT_OK : rc;
+    if ((rc = cli_kv_type(CMD, kv_type, &sp.kv_type))) return rc;
 
     char path[4096];
     if ((rc = cli_model_path(CMD, model_arg, path, sizeof path))) return rc;

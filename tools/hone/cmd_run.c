@@ -148,7 +148,7 @@ static char *chat_prompt(const hone_model *m, const char *system, const char *us
 }
 
 int cmd_run(int argc, char **argv) {
-    const char *model_arg = NULL, *prompt_arg = NULL, *prompt_file = NULL, *system = NULL;
+    const char *model_arg = NULL, *prompt_arg = NULL, *prompt_file = NULL, *system = NULL, *kv_type = "f16";
     bool special = false, chat = false, json = false, quiet = false;
     cli_strlist stops = {{0}, 0};
     hone_generate_params gp = hone_generate_default_params();
@@ -164,6 +164,7 @@ int cmd_run(int argc, char **argv) {
         {"stop", 0, CLI_STR_LIST, &stops, 0, 0, "STR", "stop before this text (repeatable)"},
         {"threads", 't', CLI_INT, &sp.n_threads, 0, 1024, "N", "threads (default: all CPUs)"},
         {"ctx-size", 'c', CLI_INT, &sp.n_ctx, 0, 1 << 20, "N", "context size in tokens (default: model's, max 4096)"},
+        {"kv-type", 0, CLI_STR, &kv_type, 0, 0, "T", "KV cache type: f16 (default) or q8_0"},
         {"n-seq", 0, CLI_INT, &gp.n_seq, 1, MAX_SEQ, "N", "independent samples of the prompt (seed + k each)"},
         {"special", 0, CLI_FLAG, &special, 0, 0, NULL, "parse control-token text in the prompt as those tokens"},
         {"chat", 0, CLI_FLAG, &chat, 0, 0, NULL, "wrap the prompt in the model's chat template as a user turn"},
@@ -184,6 +185,7 @@ int cmd_run(int argc, char **argv) {
     int n_pos;
     int rc = cli_parse(&spec, argc, argv, pos, &n_pos);
     if (rc) return rc == CLI_HELP_SHOWN ? CLI_EXIT_OK : rc;
+    if ((rc = cli_kv_type(CMD, kv_type, &sp.kv_type))) return rc;
     if (!prompt_arg == !prompt_file) return cli_error(CMD, CLI_EXIT_USAGE, "give exactly one of -p PROMPT and -f FILE");
     if (system && !chat) return cli_error(CMD, CLI_EXIT_USAGE, "--system needs --chat");
 
