@@ -275,7 +275,7 @@ static void attn_worker(void *ctx, int ith, int nth) {
     const int hd = hp->head_dim, qdim = hp->n_head * hd, kvdim = hp->n_head_kv * hd;
     const int group = hp->n_head / hp->n_head_kv;
     const float scale = 1.0f / sqrtf((float)hd);
-    float *scores = j->st->scores + (int64_t)ith * j->st->n_cells;
+    float *scores = j->st->scores + (int64_t)ith * j->st->n_cells * 4; /* room for four heads' scores */
     /* the SIMD kernel gives the reference's bits, so the level never changes a result */
     const kernel_level lvl = kernel_cpu_level();
     const bool simd = op_attention_avx2_available() && (lvl == KERNEL_CPU_AVX2 || lvl == KERNEL_CPU_AVX512);
@@ -289,6 +289,20 @@ static void attn_worker(void *ctx, int ith, int nth) {
     for (long t0 = j->T >= nth ? ith : 0; t0 < j->T; t0 += step) {
         const int t = (int)t0;
         const op_f16dot_order order = attn_order(j->toks, j->T, t);
+        /* a prompt token's heads that share a KV head in one call: each cached row is converted
+         * once for the group (same bits per head as one call each) */
+        if (simd && order == OP_F16DOT_GEMM && j->st->kv_type == HONE_KV_F16 && j->T >= nth && group > 1) {
+            for (int h0 = 0; h0 < hp->n_head; h0 += group)
+                for (int h = h0; h < h0 + group; h += 4) {
+                    const int G = h0 + group - h < 4 ? h0 + group - h : 4;
+                    op_attention_f16_avx2_group(j->st->att + (int64_t)t * qdim + h * hd, hd,
+                                                j->st->q + (int64_t)t * qdim + h * hd, hd, G,
+                                                (const hone_f16 *)j->st->k[j->il] + (h / group) * hd,
+                                                (const hone_f16 *)j->st->v[j->il] + (h / group) * hd, kvdim,
+                                                j->toks[t].ctx_cells, j->toks[t].pos + 1, hd, scale, scores);
+                }
+            continue;
+        }
         for (int h = 0; h < hp->n_head; h++) {
             const long i = (long)t * hp->n_head + h;
             if (i < b || i >= e) continue;

@@ -77,7 +77,7 @@ typedef struct {
     float *x, *xn, *q, *kx, *vx, *att, *tmp, *gate, *up;
     void *xq;       /* quantised activations: n_batch rows of xq_row bytes */
     size_t xq_row;  /* room for one row of any layer input in any vec_dot_type */
-    float *scores;  /* per thread: n_cells floats */
+    float *scores;  /* per thread: 4 * n_cells floats */
     float *out_norm; /* rows of the final norm for tokens that want logits */
 } hone_fwd_state;
 

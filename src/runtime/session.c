@@ -114,7 +114,8 @@ hone_status hone_session_create(const hone_model *m, const hone_session_params *
     /* F32 activations (4 bytes/element) are the widest vec_dot_type */
     f->xq_row = (size_t)widest * sizeof(float);
     f->xq = xcalloc((size_t)B, f->xq_row, &ok);
-    f->scores = xcalloc((size_t)s->p.n_threads * (size_t)p.n_ctx, sizeof(float), &ok);
+    /* per thread, scores of up to four heads (grouped heads share a call) */
+    f->scores = xcalloc((size_t)s->p.n_threads * (size_t)p.n_ctx * 4, sizeof(float), &ok);
     f->out_norm = xcalloc((size_t)(B * n), sizeof(float), &ok);
 
     s->free_cells = xcalloc((size_t)p.n_ctx, sizeof(int32_t), &ok);

@@ -120,6 +120,32 @@ static void run_case_q8(int hd, int n, mode m) {
     free(v);
 }
 
+/* Grouped heads (tiled order): G heads sharing one KV head, each bit for bit the reference's. */
+static void run_case_group(int hd, int n, int G, mode m) {
+    const int kvd = 2 * hd;
+    hone_f16 *k = malloc(sizeof(hone_f16) * CELLS * kvd), *v = malloc(sizeof(hone_f16) * CELLS * kvd);
+    static float q[4 * 512], ref[4 * 512], got[4 * 512], sref[CELLS], sgot[4 * CELLS];
+    int32_t cells[CELLS];
+    for (int i = 0; i < CELLS * kvd; i++) {
+        float kv = frand() * (m == M_WIDE ? 40.0f : 1.0f), vv = frand();
+        if (m == M_ZEROS) kv = (rnd() & 1) ? 0.0f : -0.0f, vv = (rnd() % 3 == 0) ? -0.0f : vv;
+        if (m == M_EQUAL) kv = 0.5f, vv = 0.25f;
+        k[i] = hone_f32_to_f16(kv);
+        v[i] = hone_f32_to_f16(vv);
+    }
+    for (int i = 0; i < 4 * 512; i++) q[i] = frand();
+    for (int i = 0; i < CELLS; i++) cells[i] = (i * 11 + 5) % CELLS;
+    const float scale = 1.0f / sqrtf((float)hd);
+    for (int g = 0; g < G; g++)
+        op_attention_f16(ref + g * 512, q + g * 300, k + hd, v + hd, kvd, cells, n, hd, scale, sref, OP_F16DOT_GEMM);
+    op_attention_f16_avx2_group(got, 512, q, 300, G, k + hd, v + hd, kvd, cells, n, hd, scale, sgot);
+    for (int g = 0; g < G; g++)
+        CHECKF(same_bits(ref + g * 512, got + g * 512, hd), "group hd %d n %d G %d head %d mode %s differs", hd, n, G, g,
+               MNAME[m]);
+    free(k);
+    free(v);
+}
+
 static void test_swiglu(void) {
     static float g[1100], u[1100], ref[1100], got[1100];
     static const float scales[] = {1e-3f, 1.0f, 10.0f, 100.0f, 1000.0f};
@@ -145,6 +171,10 @@ int main(void) {
         for (size_t i = 0; i < sizeof NS / sizeof NS[0]; i++)
             for (int o = 0; o < 2; o++)
                 for (int m = 0; m < M_COUNT; m++) run_case(HD[h], NS[i], o ? OP_F16DOT_GEMM : OP_F16DOT_VEC, (mode)m);
+    static const int GHD[] = {64, 128, 192, 256, 32, 80};
+    for (size_t h = 0; h < sizeof GHD / sizeof GHD[0]; h++)
+        for (size_t i = 0; i < sizeof NS / sizeof NS[0]; i++)
+            for (int G = 1; G <= 4; G++) run_case_group(GHD[h], NS[i], G, (mode)((i + G) % M_COUNT));
     for (int hd = 32; hd <= 256; hd *= 2)
         for (size_t i = 0; i < sizeof NS / sizeof NS[0]; i++)
             for (int m = 0; m < M_COUNT; m++) run_case_q8(hd, NS[i], (mode)m);

@@ -129,6 +129,36 @@ static AVX2 inline __attribute__((always_inline)) __m256 qk_t8(const float *qh, 
     return _mm256_add_ps(a[1], a[0]);
 }
 
+/* The reference's softmax in place: sixteen exponentials at a time, zero-padded, each group's
+ * lanes16_sum added in double; then each probability multiplied by 1 / sum and rounded through F16. */
+static AVX2 void softmax_f16(float *scores, int n, float mx) {
+    const __m256 vmx = _mm256_set1_ps(mx);
+    double sum = 0.0;
+    for (int j0 = 0; j0 < n; j0 += 16) {
+        __m256 e[2];
+        for (int h = 0; h < 2; h++) {
+            const int j = j0 + 8 * h, cnt = n - j;
+            if (cnt >= 8) {
+                e[h] = expf_poly8(_mm256_sub_ps(_mm256_loadu_ps(scores + j), vmx));
+                _mm256_storeu_ps(scores + j, e[h]);
+            } else if (cnt > 0) {
+                float buf[8] = {0};
+                for (int l = 0; l < cnt; l++) buf[l] = expf_poly(scores[j + l] - mx);
+                memcpy(scores + j, buf, (size_t)cnt * sizeof(float));
+                e[h] = _mm256_loadu_ps(buf);
+            } else {
+                e[h] = _mm256_setzero_ps();
+            }
+        }
+        sum += lanes16_sum_v(e[0], e[1]);
+    }
+    const __m256 inv = _mm256_set1_ps((float)(1.0 / sum));
+    int j = 0;
+    for (; j + 8 <= n; j += 8) _mm256_storeu_ps(scores + j, round_f16x8(_mm256_mul_ps(_mm256_loadu_ps(scores + j), inv)));
+    for (; j < n; j++) scores[j] = hone_f16_to_f32(hone_f32_to_f16(scores[j] * (float)(1.0 / sum)));
+
+}
+
 AVX2 void op_attention_f16_avx2(float *out, const float *q, const hone_f16 *k, const hone_f16 *v, int64_t stride,
                                 const int32_t *cells, int n, int head_dim, float scale, float *scores,
                                 op_f16dot_order order) {
@@ -161,31 +191,7 @@ AVX2 void op_attention_f16_avx2(float *out, const float *q, const hone_f16 *k, c
         if (s > mx) mx = s;
     }
 
-    /* softmax: sixteen exponentials at a time, zero-padded, each group's lanes16_sum added in double */
-    const __m256 vmx = _mm256_set1_ps(mx);
-    double sum = 0.0;
-    for (int j0 = 0; j0 < n; j0 += 16) {
-        __m256 e[2];
-        for (int h = 0; h < 2; h++) {
-            const int j = j0 + 8 * h, cnt = n - j;
-            if (cnt >= 8) {
-                e[h] = expf_poly8(_mm256_sub_ps(_mm256_loadu_ps(scores + j), vmx));
-                _mm256_storeu_ps(scores + j, e[h]);
-            } else if (cnt > 0) {
-                float buf[8] = {0};
-                for (int l = 0; l < cnt; l++) buf[l] = expf_poly(scores[j + l] - mx);
-                memcpy(scores + j, buf, (size_t)cnt * sizeof(float));
-                e[h] = _mm256_loadu_ps(buf);
-            } else {
-                e[h] = _mm256_setzero_ps();
-            }
-        }
-        sum += lanes16_sum_v(e[0], e[1]);
-    }
-    const __m256 inv = _mm256_set1_ps((float)(1.0 / sum));
-    int j = 0;
-    for (; j + 8 <= n; j += 8) _mm256_storeu_ps(scores + j, round_f16x8(_mm256_mul_ps(_mm256_loadu_ps(scores + j), inv)));
-    for (; j < n; j++) scores[j] = hone_f16_to_f32(hone_f32_to_f16(scores[j] * (float)(1.0 / sum)));
+    softmax_f16(scores, n, mx);
 
     /* p.V: slot rows of hd floats. GEMM: slot j % 16 for every j. VEC: slot j % 64 for j < np, where
      * np is the last whole 64-step of the padded length; j >= np is added in double afterwards. */
@@ -285,11 +291,114 @@ AVX2 void op_attention_f16_avx2(float *out, const float *q, const hone_f16 *k, c
     }
 }
 
+/* G query heads that share one KV head (grouped-query attention), tiled order: every head gets
+ * exactly op_attention_f16_avx2's operations, but each cached K and V row is converted from F16
+ * once for all G heads instead of once per head. Head sizes a multiple of 64 up to 256, G <= 4;
+ * anything else goes head by head. */
+static AVX2 inline __attribute__((always_inline)) void group_impl(const int G, float *out, int64_t out_stride,
+                                                                  const float *q, int64_t q_stride, const hone_f16 *k,
+                                                                  const hone_f16 *v, int64_t stride,
+                                                                  const int32_t *cells, int n, int hd, float scale,
+                                                                  float *scores) {
+    float qh[4][MAX_HD];
+    for (int g = 0; g < G; g++)
+        for (int d = 0; d < hd; d += 8) _mm256_storeu_ps(qh[g] + d, round_f16x8(_mm256_loadu_ps(q + g * q_stride + d)));
+
+    /* scores: eight keys at a time; per key and 64-wide piece, the K values are converted once and
+     * feed every head's two lane accumulators in dot_qk's order */
+    const __m256 vscale = _mm256_set1_ps(scale);
+    int j8 = 0;
+    for (; j8 + 8 <= n; j8 += 8) {
+        __m256 t8[4][8];
+        for (int i = 0; i < 8; i++) {
+            const hone_f16 *kj = k + (int64_t)cells[j8 + i] * stride;
+            __m256 a[4][2];
+            _Pragma("GCC unroll 4") for (int g = 0; g < 4; g++) a[g][0] = a[g][1] = _mm256_setzero_ps();
+            for (int d0 = 0; d0 < hd; d0 += 64) {
+                __m256 kv[8];
+                _Pragma("GCC unroll 8") for (int m = 0; m < 8; m++) kv[m] = load_f16x8(kj + d0 + 8 * m);
+                _Pragma("GCC unroll 4") for (int g = 0; g < G; g++)
+                    _Pragma("GCC unroll 4") for (int m = 0; m < 8; m += 2) {
+                        a[g][0] = _mm256_fmadd_ps(_mm256_loadu_ps(qh[g] + d0 + 8 * m), kv[m], a[g][0]);
+                        a[g][1] = _mm256_fmadd_ps(_mm256_loadu_ps(qh[g] + d0 + 8 * m + 8), kv[m + 1], a[g][1]);
+                    }
+            }
+            _Pragma("GCC unroll 4") for (int g = 0; g < G; g++) t8[g][i] = _mm256_add_ps(a[g][1], a[g][0]);
+        }
+        for (int g = 0; g < G; g++) _mm256_storeu_ps(scores + (int64_t)g * n + j8, _mm256_mul_ps(lanes16_sum_x8(t8[g]), vscale));
+    }
+    for (int g = 0; g < G; g++) {
+        float *sc = scores + (int64_t)g * n;
+        for (int j = j8; j < n; j++) sc[j] = dot_qk(qh[g], k + (int64_t)cells[j] * stride, hd, OP_F16DOT_GEMM) * scale;
+        float mx = -INFINITY;
+        for (int j = 0; j < n; j++)
+            if (sc[j] > mx) mx = sc[j];
+        softmax_f16(sc, n, mx);
+    }
+
+    /* p.V, slot by slot (slot j % 16) and sixteen outputs at a time: each V piece is converted once
+     * and updates every head's chains, in increasing j from +0 as in the reference */
+    static _Thread_local float acc[4][16 * MAX_HD] __attribute__((aligned(32)));
+    const int used = n < 16 ? n : 16;
+    for (int s = 0; s < used; s++)
+        for (int d0 = 0; d0 < hd; d0 += 16) {
+            __m256 r[4][2];
+            _Pragma("GCC unroll 4") for (int g = 0; g < 4; g++) r[g][0] = r[g][1] = _mm256_setzero_ps();
+            for (int jj = s; jj < n; jj += 16) {
+                const hone_f16 *vj = v + (int64_t)cells[jj] * stride + d0;
+                const __m256 v0 = load_f16x8(vj), v1 = load_f16x8(vj + 8);
+                _Pragma("GCC unroll 4") for (int g = 0; g < G; g++) {
+                    const __m256 p = _mm256_broadcast_ss(scores + (int64_t)g * n + jj);
+                    r[g][0] = _mm256_fmadd_ps(p, v0, r[g][0]);
+                    r[g][1] = _mm256_fmadd_ps(p, v1, r[g][1]);
+                }
+            }
+            _Pragma("GCC unroll 4") for (int g = 0; g < G; g++) {
+                _mm256_store_ps(acc[g] + (size_t)s * hd + d0, r[g][0]);
+                _mm256_store_ps(acc[g] + (size_t)s * hd + d0 + 8, r[g][1]);
+            }
+        }
+    for (int g = 0; g < G; g++)
+        for (int c = 0; c < hd / 8; c++) {
+            __m256 lane[16];
+            for (int s = 0; s < 16; s++)
+                lane[s] = s < used ? _mm256_load_ps(acc[g] + (size_t)s * hd + 8 * c) : _mm256_setzero_ps();
+            _mm256_storeu_ps(out + g * out_stride + 8 * c, lanes16_sum_cols(lane));
+        }
+}
+
+AVX2 void op_attention_f16_avx2_group(float *out, int64_t out_stride, const float *q, int64_t q_stride, int G,
+                                      const hone_f16 *k, const hone_f16 *v, int64_t stride, const int32_t *cells, int n,
+                                      int head_dim, float scale, float *scores) {
+    const int hd = head_dim;
+    if (hd % 64 != 0 || hd > MAX_HD || G < 1 || G > 4 || n <= 0) {
+        for (int g = 0; g < G; g++)
+            op_attention_f16_avx2(out + g * out_stride, q + g * q_stride, k, v, stride, cells, n, hd, scale,
+                                  scores + (int64_t)g * n, OP_F16DOT_GEMM);
+        return;
+    }
+    /* G a constant in each instance, so the per-head loops unroll and stay in registers */
+    switch (G) {
+    case 1: group_impl(1, out, out_stride, q, q_stride, k, v, stride, cells, n, hd, scale, scores); break;
+    case 2: group_impl(2, out, out_stride, q, q_stride, k, v, stride, cells, n, hd, scale, scores); break;
+    case 3: group_impl(3, out, out_stride, q, q_stride, k, v, stride, cells, n, hd, scale, scores); break;
+    default: group_impl(4, out, out_stride, q, q_stride, k, v, stride, cells, n, hd, scale, scores); break;
+    }
+}
+
 bool op_attention_avx2_available(void) { return true; }
 
 #else
 
 bool op_attention_avx2_available(void) { return false; }
+
+void op_attention_f16_avx2_group(float *out, int64_t out_stride, const float *q, int64_t q_stride, int G,
+                                 const hone_f16 *k, const hone_f16 *v, int64_t stride, const int32_t *cells, int n,
+                                 int head_dim, float scale, float *scores) {
+    for (int g = 0; g < G; g++)
+        op_attention_f16(out + g * out_stride, q + g * q_stride, k, v, stride, cells, n, head_dim, scale,
+                         scores + (int64_t)g * n, OP_F16DOT_GEMM);
+}
 
 void op_attention_f16_avx2(float *out, const float *q, const hone_f16 *k, const hone_f16 *v, int64_t stride,
                            const int32_t *cells, int n, int head_dim, float scale, float *scores,
