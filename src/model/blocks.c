@@ -289,9 +289,9 @@ static void attn_worker(void *ctx, int ith, int nth) {
     for (long t0 = j->T >= nth ? ith : 0; t0 < j->T; t0 += step) {
         const int t = (int)t0;
         const op_f16dot_order order = attn_order(j->toks, j->T, t);
-        /* a prompt token's heads that share a KV head in one call: each cached row is converted
-         * once for the group (same bits per head as one call each) */
-        if (simd && order == OP_F16DOT_GEMM && j->st->kv_type == HONE_KV_F16 && j->T >= nth && group > 1) {
+        /* a token's heads that share a KV head in one call (when each thread has whole tokens):
+         * each cached row is converted once for the group (same bits per head as one call each) */
+        if (simd && j->st->kv_type == HONE_KV_F16 && j->T >= nth && group > 1) {
             for (int h0 = 0; h0 < hp->n_head; h0 += group)
                 for (int h = h0; h < h0 + group; h += 4) {
                     const int G = h0 + group - h < 4 ? h0 + group - h : 4;
@@ -299,7 +299,7 @@ static void attn_worker(void *ctx, int ith, int nth) {
                                                 j->st->q + (int64_t)t * qdim + h * hd, hd, G,
                                                 (const hone_f16 *)j->st->k[j->il] + (h / group) * hd,
                                                 (const hone_f16 *)j->st->v[j->il] + (h / group) * hd, kvdim,
-                                                j->toks[t].ctx_cells, j->toks[t].pos + 1, hd, scale, scores);
+                                                j->toks[t].ctx_cells, j->toks[t].pos + 1, hd, scale, scores, order);
                 }
             continue;
         }

@@ -121,7 +121,7 @@ static void run_case_q8(int hd, int n, mode m) {
 }
 
 /* Grouped heads (tiled order): G heads sharing one KV head, each bit for bit the reference's. */
-static void run_case_group(int hd, int n, int G, mode m) {
+static void run_case_group(int hd, int n, int G, mode m, op_f16dot_order order) {
     const int kvd = 2 * hd;
     hone_f16 *k = malloc(sizeof(hone_f16) * CELLS * kvd), *v = malloc(sizeof(hone_f16) * CELLS * kvd);
     static float q[4 * 512], ref[4 * 512], got[4 * 512], sref[CELLS], sgot[4 * CELLS];
@@ -137,11 +137,11 @@ static void run_case_group(int hd, int n, int G, mode m) {
     for (int i = 0; i < CELLS; i++) cells[i] = (i * 11 + 5) % CELLS;
     const float scale = 1.0f / sqrtf((float)hd);
     for (int g = 0; g < G; g++)
-        op_attention_f16(ref + g * 512, q + g * 300, k + hd, v + hd, kvd, cells, n, hd, scale, sref, OP_F16DOT_GEMM);
-    op_attention_f16_avx2_group(got, 512, q, 300, G, k + hd, v + hd, kvd, cells, n, hd, scale, sgot);
+        op_attention_f16(ref + g * 512, q + g * 300, k + hd, v + hd, kvd, cells, n, hd, scale, sref, order);
+    op_attention_f16_avx2_group(got, 512, q, 300, G, k + hd, v + hd, kvd, cells, n, hd, scale, sgot, order);
     for (int g = 0; g < G; g++)
-        CHECKF(same_bits(ref + g * 512, got + g * 512, hd), "group hd %d n %d G %d head %d mode %s differs", hd, n, G, g,
-               MNAME[m]);
+        CHECKF(same_bits(ref + g * 512, got + g * 512, hd), "group hd %d n %d G %d head %d mode %s order %s differs", hd, n, G,
+               g, MNAME[m], order == OP_F16DOT_GEMM ? "gemm" : "vec");
     free(k);
     free(v);
 }
@@ -174,7 +174,9 @@ int main(void) {
     static const int GHD[] = {64, 128, 192, 256, 32, 80};
     for (size_t h = 0; h < sizeof GHD / sizeof GHD[0]; h++)
         for (size_t i = 0; i < sizeof NS / sizeof NS[0]; i++)
-            for (int G = 1; G <= 4; G++) run_case_group(GHD[h], NS[i], G, (mode)((i + G) % M_COUNT));
+            for (int G = 1; G <= 4; G++)
+                for (int o = 0; o < 2; o++)
+                    run_case_group(GHD[h], NS[i], G, (mode)((i + G + o) % M_COUNT), o ? OP_F16DOT_GEMM : OP_F16DOT_VEC);
     for (int hd = 32; hd <= 256; hd *= 2)
         for (size_t i = 0; i < sizeof NS / sizeof NS[0]; i++)
             for (int m = 0; m < M_COUNT; m++) run_case_q8(hd, NS[i], (mode)m);

@@ -367,14 +367,104 @@ static AVX2 inline __attribute__((always_inline)) void group_impl(const int G, f
         }
 }
 
+/* The lone-token (VEC) order for G <= 3 heads sharing one KV head, head size 64: each K and V
+ * piece is converted once for the group; every head gets op_attention_f16_avx2's operations. */
+static AVX2 inline __attribute__((always_inline)) void vec_group_impl(const int G, float *out, int64_t out_stride,
+                                                                      const float *q, int64_t q_stride,
+                                                                      const hone_f16 *k, const hone_f16 *v,
+                                                                      int64_t stride, const int32_t *cells, int n,
+                                                                      float scale, float *scores) {
+    enum { HD = 64 };
+    float qh[3][HD];
+    for (int g = 0; g < G; g++)
+        for (int d = 0; d < HD; d += 8) _mm256_storeu_ps(qh[g] + d, round_f16x8(_mm256_loadu_ps(q + g * q_stride + d)));
+    const __m256 vscale = _mm256_set1_ps(scale);
+    int j8 = 0;
+    for (; j8 + 8 <= n; j8 += 8) {
+        __m256 t8[3][8];
+        for (int i = 0; i < 8; i++) {
+            const hone_f16 *kj = k + (int64_t)cells[j8 + i] * stride;
+            __m256 kv[8];
+            _Pragma("GCC unroll 8") for (int m = 0; m < 8; m++) kv[m] = load_f16x8(kj + 8 * m);
+            _Pragma("GCC unroll 3") for (int g = 0; g < G; g++) {
+                __m256 a[8];
+                _Pragma("GCC unroll 8") for (int m = 0; m < 8; m++)
+                    a[m] = _mm256_fmadd_ps(_mm256_loadu_ps(qh[g] + 8 * m), kv[m], _mm256_setzero_ps());
+                a[0] = _mm256_add_ps(a[0], a[4]), a[1] = _mm256_add_ps(a[1], a[5]);
+                a[2] = _mm256_add_ps(a[2], a[6]), a[3] = _mm256_add_ps(a[3], a[7]);
+                a[0] = _mm256_add_ps(a[0], a[2]), a[1] = _mm256_add_ps(a[1], a[3]);
+                t8[g][i] = _mm256_add_ps(a[1], a[0]);
+            }
+        }
+        for (int g = 0; g < G; g++) _mm256_storeu_ps(scores + (int64_t)g * n + j8, _mm256_mul_ps(lanes16_sum_x8(t8[g]), vscale));
+    }
+    for (int g = 0; g < G; g++) {
+        float *sc = scores + (int64_t)g * n;
+        for (int j = j8; j < n; j++) sc[j] = dot_qk(qh[g], k + (int64_t)cells[j] * stride, HD, OP_F16DOT_VEC) * scale;
+        float mx = -INFINITY;
+        for (int j = 0; j < n; j++)
+            if (sc[j] > mx) mx = sc[j];
+        softmax_f16(sc, n, mx);
+    }
+    /* p.V as op_attention_f16_avx2's VEC path: slots l, l+16, l+32, l+48 side by side, folded at
+     * once, here for every head of the group from one converted V piece */
+    const int n_pad = (n + 31) & ~31;
+    const int n_lane = n < (n_pad & ~63) ? n : (n_pad & ~63);
+    for (int c = 0; c < HD / 8; c++) {
+        __m256 u[3][16];
+        for (int l = 0; l < 16; l++) {
+            __m256 a[3][4];
+            _Pragma("GCC unroll 3") for (int g = 0; g < 3; g++) a[g][0] = a[g][1] = a[g][2] = a[g][3] = _mm256_setzero_ps();
+            for (int jj = l; jj < n_lane; jj += 64)
+                _Pragma("GCC unroll 4") for (int o = 0; o < 4; o++) {
+                    const int j = jj + 16 * o;
+                    if (j >= n_lane) break;
+                    const __m256 vv = load_f16x8(v + (int64_t)cells[j] * stride + 8 * c);
+                    _Pragma("GCC unroll 3") for (int g = 0; g < G; g++)
+                        a[g][o] = _mm256_fmadd_ps(_mm256_broadcast_ss(scores + (int64_t)g * n + j), vv, a[g][o]);
+                }
+            _Pragma("GCC unroll 3") for (int g = 0; g < G; g++)
+                u[g][l] = _mm256_add_ps(_mm256_add_ps(a[g][0], a[g][2]), _mm256_add_ps(a[g][1], a[g][3]));
+        }
+        for (int g = 0; g < G; g++) {
+            const __m256 r = lanes16_sum_cols(u[g]);
+            if (n_lane == n) {
+                _mm256_storeu_ps(out + g * out_stride + 8 * c, r);
+                continue;
+            }
+            const float *sc = scores + (int64_t)g * n;
+            __m256d t0 = _mm256_cvtps_pd(_mm256_castps256_ps128(r)), t1 = _mm256_cvtps_pd(_mm256_extractf128_ps(r, 1));
+            for (int jj = n_lane; jj < n; jj++) {
+                const __m256 prod = _mm256_mul_ps(_mm256_set1_ps(sc[jj]), load_f16x8(v + (int64_t)cells[jj] * stride + 8 * c));
+                t0 = _mm256_add_pd(t0, _mm256_cvtps_pd(_mm256_castps256_ps128(prod)));
+                t1 = _mm256_add_pd(t1, _mm256_cvtps_pd(_mm256_extractf128_ps(prod, 1)));
+            }
+            _mm256_storeu_ps(out + g * out_stride + 8 * c, _mm256_set_m128(_mm256_cvtpd_ps(t1), _mm256_cvtpd_ps(t0)));
+        }
+    }
+}
+
 AVX2 void op_attention_f16_avx2_group(float *out, int64_t out_stride, const float *q, int64_t q_stride, int G,
                                       const hone_f16 *k, const hone_f16 *v, int64_t stride, const int32_t *cells, int n,
-                                      int head_dim, float scale, float *scores) {
+                                      int head_dim, float scale, float *scores, op_f16dot_order order) {
     const int hd = head_dim;
-    if (hd % 64 != 0 || hd > MAX_HD || G < 1 || G > 4 || n <= 0) {
+    if (order == OP_F16DOT_VEC && hd == 64 && n > 0 && G >= 1) {
+        for (int g0 = 0; g0 < G; g0 += 3) { /* three heads at a time fit the registers */
+            const int gn = G - g0 < 3 ? G - g0 : 3;
+            float *o = out + g0 * out_stride;
+            const float *qq = q + g0 * q_stride;
+            switch (gn) {
+            case 1: vec_group_impl(1, o, out_stride, qq, q_stride, k, v, stride, cells, n, scale, scores); break;
+            case 2: vec_group_impl(2, o, out_stride, qq, q_stride, k, v, stride, cells, n, scale, scores); break;
+            default: vec_group_impl(3, o, out_stride, qq, q_stride, k, v, stride, cells, n, scale, scores); break;
+            }
+        }
+        return;
+    }
+    if (order != OP_F16DOT_GEMM || hd % 64 != 0 || hd > MAX_HD || G < 1 || G > 4 || n <= 0) {
         for (int g = 0; g < G; g++)
             op_attention_f16_avx2(out + g * out_stride, q + g * q_stride, k, v, stride, cells, n, hd, scale,
-                                  scores + (int64_t)g * n, OP_F16DOT_GEMM);
+                                  scores + (int64_t)g * n, order);
         return;
     }
     /* G a constant in each instance, so the per-head loops unroll and stay in registers */
@@ -394,10 +484,10 @@ bool op_attention_avx2_available(void) { return false; }
 
 void op_attention_f16_avx2_group(float *out, int64_t out_stride, const float *q, int64_t q_stride, int G,
                                  const hone_f16 *k, const hone_f16 *v, int64_t stride, const int32_t *cells, int n,
-                                 int head_dim, float scale, float *scores) {
+                                 int head_dim, float scale, float *scores, op_f16dot_order order) {
     for (int g = 0; g < G; g++)
         op_attention_f16(out + g * out_stride, q + g * q_stride, k, v, stride, cells, n, head_dim, scale,
-                         scores + (int64_t)g * n, OP_F16DOT_GEMM);
+                         scores + (int64_t)g * n, order);
 }
 
 void op_attention_f16_avx2(float *out, const float *q, const hone_f16 *k, const hone_f16 *v, int64_t stride,

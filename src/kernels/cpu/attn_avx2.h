@@ -16,11 +16,12 @@ void op_attention_f16_avx2(float *out, const float *q, const hone_f16 *k, const 
                            const int32_t *cells, int n, int head_dim, float scale, float *scores,
                            op_f16dot_order order);
 
-/* G <= 4 query heads sharing one KV head, tiled (OP_F16DOT_GEMM) order: head g's query at
- * q + g * q_stride, its output at out + g * out_stride, each exactly what op_attention_f16_avx2
- * gives it; `scores` is scratch for G * n floats. Converts each cached row once for all G heads. */
+/* G <= 4 query heads sharing one KV head: head g's query at q + g * q_stride, its output at
+ * out + g * out_stride, each exactly what op_attention_f16_avx2 gives it in `order`; `scores` is
+ * scratch for G * n floats. Converts each cached row once for the group (tiled order: head sizes a
+ * multiple of 64; lone-token order: head size 64; other shapes go head by head). */
 void op_attention_f16_avx2_group(float *out, int64_t out_stride, const float *q, int64_t q_stride, int G,
                                  const hone_f16 *k, const hone_f16 *v, int64_t stride, const int32_t *cells, int n,
-                                 int head_dim, float scale, float *scores);
+                                 int head_dim, float scale, float *scores, op_f16dot_order order);
 
 #endif
