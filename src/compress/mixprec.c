@@ -36,7 +36,8 @@ typedef struct {
 static int candidates(int64_t nx, hone_type *c) {
     static const hone_type kq[] = {HONE_TYPE_Q2_K, HONE_TYPE_Q3_K, HONE_TYPE_Q4_K,
                                    HONE_TYPE_Q5_K, HONE_TYPE_Q6_K, HONE_TYPE_Q8_0};
-    static const hone_type lq[] = {HONE_TYPE_Q4_0, HONE_TYPE_Q5_0, HONE_TYPE_Q8_0};
+    /* IQ4_NL rather than Q4_0: the same size, a lower error on every tensor measured */
+    static const hone_type lq[] = {HONE_TYPE_IQ4_NL, HONE_TYPE_Q5_0, HONE_TYPE_Q8_0};
     if (nx % 256 == 0) {
         memcpy(c, kq, sizeof kq);
         return 6;
@@ -186,7 +187,12 @@ hone_status hone_mixprec_plan(const char *in_path, const gguf_file *f, hone_qpla
         fixed += 32; /* alignment padding, at most */
     }
     free(chosen);
-    const double budget = p->target_bpw * (double)n_params / 8.0 - (double)fixed - 32.0 * nt;
+    const bool by_kld = p->max_kld > 0;
+    if (!by_kld && !(p->target_bpw > 0)) {
+        st = hone_err(HONE_ERR_INVALID_ARG, "mixed precision: give a target (bits per weight or maximum KLD)");
+        goto done;
+    }
+    const double budget = by_kld ? INFINITY : p->target_bpw * (double)n_params / 8.0 - (double)fixed - 32.0 * nt;
     double used = 0.0;
     for (int k = 0; k < nt; k++) used += (double)ti[k].bytes[0];
     if (used > budget) {
@@ -258,6 +264,11 @@ hone_status hone_mixprec_plan(const char *in_path, const gguf_file *f, hone_qpla
     /* predicted loss of tensor t at candidate c */
 #define PRED(t, c) ((t)->E[0] > 0 ? (t)->K * (t)->E[c] / (t)->E[0] : 0.0)
     for (;;) {
+        if (by_kld) {
+            double total = 0.0;
+            for (int k = 0; k < nt; k++) total += PRED(&ti[k], ti[k].cur);
+            if (total <= p->max_kld) break;
+        }
         int bk = -1, bc = -1;
         double best = 0.0;
         for (int k = 0; k < nt; k++) {
@@ -289,6 +300,11 @@ hone_status hone_mixprec_plan(const char *in_path, const gguf_file *f, hone_qpla
     }
 #undef PRED
     if (pred_kld) *pred_kld = total;
+    if (by_kld && total > p->max_kld) {
+        st = hone_err(HONE_ERR_INVALID_ARG, "--max-kld %g is below the lowest predicted KLD of any mix (%g)",
+                      p->max_kld, total);
+        goto done;
+    }
     goto done;
 oom:
     st = hone_err(HONE_ERR_NOMEM, "mixed precision: out of memory");

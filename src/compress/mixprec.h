@@ -9,6 +9,9 @@
  * different tensors add. Starting from the cheapest type everywhere, it repeatedly upgrades the
  * tensor whose next candidate buys the largest predicted KLD reduction per extra byte, while the
  * file stays within B bits per weight. The chosen types replace the plan's, each with its note.
+ * With max_kld X instead (hone quantize --max-kld X), the same upgrades are taken, best first, until
+ * the predicted total KLD is at most X: the cheapest plan (by this greedy order) that meets X; X below
+ * what the largest candidates predict is an error.
  */
 #ifndef HONE_COMPRESS_MIXPREC_H
 #define HONE_COMPRESS_MIXPREC_H
@@ -21,7 +24,7 @@
 #include "hone.h"
 
 typedef struct {
-    double target_bpw;      /* file bits per weight to stay within */
+    double target_bpw;      /* file bits per weight to stay within (or 0 with max_kld) */
     const char *text;       /* calibration text */
     size_t len;
     int32_t n_ctx;          /* tokens per measurement chunk (default 128) */
@@ -29,6 +32,7 @@ typedef struct {
     int32_t n_threads;
     hone_progress_fn progress;
     void *user;
+    double max_kld;         /* > 0 (instead of target_bpw): the cheapest plan whose predicted KLD <= max_kld */
 } hone_mixprec_params;
 
 /* Rewrite the types of plan's weight matrices (plan from hone_qplan_build over f, the file at

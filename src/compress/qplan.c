@@ -4,8 +4,8 @@
  * The rules reproduce llama.cpp's choices for the same preset names on dense llama-style models
  * (facts read from its llama-quant.c; the code is hone's own). Layer numbers come from the tensor
  * name (blk.N.), which is what llama.cpp's counters amount to since it visits tensors sorted by
- * layer. One deliberate difference: where llama.cpp falls back from Q2_K/Q3_K to IQ4_NL (a type
- * hone has no kernel for), hone uses Q4_0, which has the same size (4.5 bits per weight).
+ * layer. Fallbacks for rows that do not fit a K-quant's 256-element block are llama.cpp's too:
+ * Q2_K/Q3_K -> IQ4_NL, Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0.
  */
 #include "compress/qplan.h"
 
@@ -32,6 +32,7 @@ static const hone_qpreset PRESETS[] = {
     {"Q4_K", HONE_TYPE_Q4_K, 15, QP_Q4_K_M, "Q4_K_M"},
     {"Q4_1", HONE_TYPE_Q4_1, 3, QP_PLAIN, NULL},
     {"Q4_0", HONE_TYPE_Q4_0, 2, QP_PLAIN, NULL},
+    {"IQ4_NL", HONE_TYPE_IQ4_NL, 25, QP_PLAIN, NULL},
     {"Q3_K_L", HONE_TYPE_Q3_K, 13, QP_Q3_K_L, NULL},
     {"Q3_K_M", HONE_TYPE_Q3_K, 12, QP_Q3_K_M, NULL},
     {"Q3_K_S", HONE_TYPE_Q3_K, 11, QP_Q3_K_S, NULL},
@@ -108,6 +109,8 @@ static hone_type rule_type(const hone_qplan_params *p, const char *name, int64_t
         else if (r == QP_Q3_K_L) nt = HONE_TYPE_Q5_K;
         else if ((r == QP_Q4_K_M || r == QP_Q5_K_M) && more_bits(il, n_layer)) nt = HONE_TYPE_Q6_K;
         else if (r == QP_Q4_K_S && il < n_layer / 8) nt = HONE_TYPE_Q5_K;
+        else if (r == QP_PLAIN && t == HONE_TYPE_IQ4_NL && !p->calibrated && il < n_layer / 8)
+            nt = HONE_TYPE_Q5_K; /* llama.cpp's guard for IQ4_NL without an importance matrix */
         else if (r == QP_PLAIN && p->calibrated && il < n_layer / 8 &&
                  (t == HONE_TYPE_Q4_0 || t == HONE_TYPE_Q5_0))
             nt = t == HONE_TYPE_Q4_0 ? HONE_TYPE_Q4_1 : HONE_TYPE_Q5_1;
@@ -133,7 +136,7 @@ static hone_type fit_type(hone_type t, int64_t nx, bool *fell_back) {
     hone_type f;
     switch (t) {
     case HONE_TYPE_Q2_K:
-    case HONE_TYPE_Q3_K: f = HONE_TYPE_Q4_0; break;
+    case HONE_TYPE_Q3_K: f = HONE_TYPE_IQ4_NL; break;
     case HONE_TYPE_Q4_K: f = HONE_TYPE_Q5_0; break;
     case HONE_TYPE_Q5_K: f = HONE_TYPE_Q5_1; break;
     case HONE_TYPE_Q6_K: f = HONE_TYPE_Q8_0; break;

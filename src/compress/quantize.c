@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "compress/awq.h"
 #include "compress/calib.h"
 #include "compress/mixprec.h"
 #include "compress/textbook.h"
@@ -79,9 +80,9 @@ typedef struct {
     uint8_t *dst;
     const float *imp; /* nx importances or NULL */
     bool reference;
-    const hone_scheme *scheme; /* simulated scheme applied before storing, or NULL */
     float **rowbuf;   /* one F32 row per thread */
     hone_status st;   /* first failure (rows fail only on bad input, e.g. unsupported type) */
+    const float *col, *rowdiv; /* --awq: column multipliers and per-row divisors, or NULL */
 } convert_job;
 
 static void convert_rows(void *ctx, int ith, int nth) {
@@ -92,7 +93,10 @@ static void convert_rows(void *ctx, int ith, int nth) {
     const uint8_t *in = j->src->data;
     for (long r = b; r < e; r++) {
         hone_dequantize_row(j->src->type, in + (size_t)r * j->row_in, row, j->nx);
-        if (j->scheme) hone_scheme_apply_row(j->scheme, row, row, j->nx); /* in place: reads each group first */
+        if (j->col)
+            for (int64_t c = 0; c < j->nx; c++) row[c] *= j->col[c];
+        if (j->rowdiv)
+            for (int64_t c = 0; c < j->nx; c++) row[c] /= j->rowdiv[r];
         uint8_t *out = j->dst + (size_t)r * j->row_out;
         hone_status st = j->reference ? hone_quantize_row(j->to, row, out, j->nx)
                                       : hone_quantize_row_search(j->to, row, out, j->nx, j->imp);
@@ -169,6 +173,7 @@ hone_status hone_quantize_file(const char *in_path, const char *out_path, const 
 
     gguf_file *f = NULL;
     hone_calib *calib = NULL;
+    hone_awq *awq = NULL;
     gguf_writer *w = NULL;
     threadpool *pool = NULL;
     uint8_t **bufs = NULL;
@@ -194,19 +199,23 @@ hone_status hone_quantize_file(const char *in_path, const char *out_path, const 
         goto done;
     }
     if (p->scheme) {
-        char sn[48];
+        /* every weight matrix (except those --output-type/--embedding-type name) gets the scheme's
+         * type for its row length; the rest is copied as the F16 preset leaves it */
+        char sn[24];
         hone_scheme_name(&scheme, sn, sizeof sn);
         double bits = 0.0;
         for (int64_t i = 0; i < r->n_items; i++) {
             hone_qplan_item *q = &r->plan[i];
             const gguf_tensor *t = gguf_tensor_at(f, i);
-            if (hone_qplan_is_weight_matrix(q->name, q->n_dims)) {
-                q->convert = true; /* even F16 input: the scheme rounds it */
-                snprintf(q->note, sizeof q->note, "simulated %s (stored as F16)", sn);
-                bits += (double)n_elements(t) * hone_scheme_bpw(&scheme, t->ne[0]);
-            } else {
-                bits += 8.0 * (double)t->nbytes;
+            if (hone_qplan_is_weight_matrix(q->name, q->n_dims) && strncmp(q->note, "requested:", 10) != 0) {
+                char why[80];
+                q->to = hone_scheme_type(&scheme, t->ne[0], why, sizeof why);
+                q->convert = q->to != q->from;
+                q->fallback = why[0] != '\0';
+                snprintf(q->note, sizeof q->note, "%s%s%s", sn, why[0] ? "; " : "", why);
             }
+            const hone_type to = q->convert ? q->to : q->from;
+            bits += (double)n_elements(t) / hone_type_get(to)->block_size * 8.0 * hone_type_get(to)->type_size;
         }
         r->nominal_bpw = bits;
     }
@@ -214,18 +223,36 @@ hone_status hone_quantize_file(const char *in_path, const char *out_path, const 
         r->stage = HONE_QSTAGE_ARGS;
         goto done;
     }
-    if (p->target_bpw > 0) {
+    if (p->target_bpw > 0 && p->max_kld > 0) {
+        st = hone_err(HONE_ERR_INVALID_ARG, "--target-bpw and --max-kld exclude each other (give one target)");
+        r->stage = HONE_QSTAGE_ARGS;
+        goto done;
+    }
+    if (p->target_bpw > 0 || p->max_kld > 0) {
         if (!p->mp_text) {
-            st = hone_err(HONE_ERR_INVALID_ARG, "--target-bpw needs calibration text to measure with");
+            st = hone_err(HONE_ERR_INVALID_ARG, "%s needs calibration text to measure with",
+                          p->max_kld > 0 ? "--max-kld" : "--target-bpw");
             r->stage = HONE_QSTAGE_ARGS;
             goto done;
         }
         hone_mixprec_params mp = {p->target_bpw, p->mp_text, p->mp_len, p->mp_ctx, p->mp_chunks, p->n_threads,
-                                  p->progress, p->user};
+                                  p->progress, p->user, p->max_kld};
         if ((st = hone_mixprec_plan(in_path, f, r->plan, r->n_items, &mp, calib, &r->predicted_kld))) {
             r->stage = st == HONE_ERR_INVALID_ARG ? HONE_QSTAGE_ARGS : HONE_QSTAGE_CONVERT;
             goto done;
         }
+    }
+    if (p->awq) {
+        if (!calib) {
+            st = hone_err(HONE_ERR_INVALID_ARG, "--awq needs --calib (the scales come from activation statistics)");
+            r->stage = HONE_QSTAGE_ARGS;
+            goto done;
+        }
+        if ((st = hone_awq_plan(f, r->plan, r->n_items, calib, p->n_threads, &awq))) {
+            r->stage = st == HONE_ERR_INVALID_ARG ? HONE_QSTAGE_ARGS : HONE_QSTAGE_CONVERT;
+            goto done;
+        }
+        r->awq_scaled = hone_awq_n_scaled(awq, &r->awq_groups);
     }
     if (p->plan_out && (st = write_plan(p->plan_out, r->plan, r->n_items))) {
         r->stage = HONE_QSTAGE_OUTPUT;
@@ -274,13 +301,21 @@ hone_status hone_quantize_file(const char *in_path, const char *out_path, const 
         if ((st = gguf_writer_copy_kv(w, gguf_kv_at(f, i)))) goto out_fail;
     if ((st = gguf_writer_set_u32(w, "general.file_type", preset->ftype))) goto out_fail;
     if ((st = gguf_writer_set_u32(w, "general.quantization_version", 2))) goto out_fail;
+    if (p->scheme) { /* provenance: which textbook scheme made hone's own tensor types */
+        char sn[48];
+        if ((st = gguf_writer_set_str(w, "hone.quantize.scheme", hone_scheme_name(&scheme, sn, sizeof sn))))
+            goto out_fail;
+    }
 
     int64_t done_el = 0;
     for (int64_t i = 0; i < r->n_items; i++) {
         const hone_qplan_item *q = &r->plan[i];
         const gguf_tensor *t = gguf_tensor_at(f, i);
         if (!q->convert) {
-            if ((st = gguf_writer_add_tensor(w, t->name, t->type, t->n_dims, t->ne, t->data, t->nbytes))) goto out_fail;
+            const float *nv = hone_awq_norm(awq, t->name); /* F32, same shape, owned by awq */
+            if ((st = gguf_writer_add_tensor(w, t->name, t->type, t->n_dims, t->ne, nv ? (const void *)nv : t->data,
+                                             t->nbytes)))
+                goto out_fail;
             continue;
         }
         if (p->progress) p->progress(p->user, done_el, total, t->name);
@@ -289,11 +324,15 @@ hone_status hone_quantize_file(const char *in_path, const char *out_path, const 
         bufs[i] = malloc(row_out * (size_t)nrows);
         if (!bufs[i]) goto oom;
         convert_job job = {t, q->to, nx, nrows, hone_row_size(t->type, nx), row_out, bufs[i], NULL,
-                           p->reference, NULL, rowbuf, HONE_OK};
-        if (p->scheme && hone_qplan_is_weight_matrix(q->name, q->n_dims)) job.scheme = &scheme;
+                           p->reference, rowbuf, HONE_OK, NULL, NULL};
         if (calib) {
             job.imp = hone_calib_importance(calib, t->name, nx);
             if (job.imp) r->n_calibrated++;
+        }
+        if (awq) {
+            job.col = hone_awq_col_scale(awq, t->name);
+            job.rowdiv = hone_awq_row_div(awq, t->name);
+            if (hone_awq_importance(awq, t->name)) job.imp = hone_awq_importance(awq, t->name);
         }
         threadpool_run(pool, convert_rows, &job);
         if (job.st) {
@@ -328,6 +367,7 @@ done:
     threadpool_free(pool);
     gguf_writer_free(w);
     hone_calib_free(calib);
+    hone_awq_free(awq);
     if (r->plan) own_names(r);
     gguf_close(f);
     return st;

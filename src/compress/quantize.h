@@ -35,12 +35,14 @@ typedef struct {
     const char *mp_text;     /* calibration text for the measurement */
     size_t mp_len;
     int mp_ctx, mp_chunks;   /* measurement chunks (0: defaults 128 tokens x 1) */
-    const char *scheme;      /* simulated textbook scheme (textbook.h) or NULL; implies F16 storage */
+    const char *scheme;      /* textbook scheme (textbook.h) or NULL: weight matrices get its hone types */
     int group;               /* its group size (0 = per output channel) */
     const char *plan_in;     /* plan file: "tensor-name TYPE" lines override the plan (NULL: none) */
     const char *plan_out;    /* write the final plan here (NULL: no) */
     hone_progress_fn progress;
     void *user;
+    double max_kld;          /* > 0 (instead of target_bpw): cheapest measured mix with predicted KLD <= this */
+    bool awq;                /* with calib_path: AWQ-style per-channel scaling folded into the norms (awq.h) */
 } hone_quantize_params;
 
 /* Where a failure happened, so the CLI can pick its exit code. */
@@ -58,9 +60,10 @@ typedef struct {
     int64_t n_calibrated;  /* tensors converted with importances */
     double seconds;
     double predicted_kld;
-    double nominal_bpw;    /* with a scheme: the bits per weight it would take (weight matrices at the
-                            * scheme's size, the rest as stored) */  /* with target_bpw: the planner's predicted KLD */
+    double nominal_bpw;    /* with a scheme: bits per weight of all tensors (scales included, metadata
+                            * not) */  /* with target_bpw: the planner's predicted KLD */
     hone_qstage stage;     /* on failure: where */
+    int awq_groups, awq_scaled; /* --awq: tensor groups considered / scaled (alpha > 0) */
 } hone_quantize_result;
 
 hone_quantize_params hone_quantize_default_params(void);

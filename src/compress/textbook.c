@@ -1,18 +1,19 @@
 /*
- * textbook.c - the simulated textbook schemes (see textbook.h). Rounding is to nearest with ties
- * away from zero (roundf), as the textbook formulas are usually written.
+ * textbook.c - textbook schemes to hone tensor types (see textbook.h). The arithmetic of the
+ * schemes (quantise, dequantise, dot products) lives with the types in src/quant/q_textbook.c.
  */
 #include "compress/textbook.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/status.h"
+#include "quant/quant.h"
 
 hone_status hone_scheme_parse(const char *name, int group, hone_scheme *out) {
     memset(out, 0, sizeof *out);
-    if (group < 0) return hone_err(HONE_ERR_INVALID_ARG, "scheme: group %d is negative", group);
+    if (group != 0 && group != 32 && group != 64 && group != 128)
+        return hone_err(HONE_ERR_INVALID_ARG, "scheme: group %d is not one of 0 (per channel), 32, 64, 128", group);
     out->group = group;
     if (strcmp(name, "int8") == 0) {
         out->kind = HONE_SCHEME_INT8;
@@ -31,71 +32,34 @@ hone_status hone_scheme_parse(const char *name, int group, hone_scheme *out) {
     return HONE_OK;
 }
 
-static void group_int8(const float *x, float *y, int64_t n) {
-    float amax = 0.0f;
-    for (int64_t j = 0; j < n; j++) amax = fmaxf(amax, fabsf(x[j]));
-    const float s = amax / 127.0f;
-    for (int64_t j = 0; j < n; j++) {
-        float q = s > 0.0f ? roundf(x[j] / s) : 0.0f;
-        q = fminf(127.0f, fmaxf(-127.0f, q));
-        y[j] = q * s;
-    }
+static hone_tb_kind tb_kind(hone_scheme_kind k) {
+    return k == HONE_SCHEME_INT8 ? HONE_TB_INT8 : k == HONE_SCHEME_ASYM ? HONE_TB_ASYM : HONE_TB_LOG;
 }
 
-static void group_asym(const float *x, float *y, int64_t n, int bits) {
-    float mn = x[0], mx = x[0];
-    for (int64_t j = 1; j < n; j++) {
-        mn = fminf(mn, x[j]);
-        mx = fmaxf(mx, x[j]);
-    }
-    const float levels = (float)((1 << bits) - 1);
-    const float range = mx - mn;
-    for (int64_t j = 0; j < n; j++) {
-        if (!(range > 0.0f)) {
-            y[j] = mn;
-            continue;
-        }
-        float q = roundf((x[j] - mn) / range * levels);
-        q = fminf(levels, fmaxf(0.0f, q));
-        y[j] = mn + q * range / levels;
-    }
-}
-
-static void group_log2(const float *x, float *y, int64_t n, int bits) {
-    float s = 0.0f;
-    for (int64_t j = 0; j < n; j++) s = fmaxf(s, fabsf(x[j]));
-    const int L = (1 << (bits - 1)) - 1; /* magnitudes s, s/2, ..., s/2^(L-1); plus zero */
-    for (int64_t j = 0; j < n; j++) {
-        const float a = fabsf(x[j]);
-        float best = 0.0f, err = a; /* zero */
-        for (int e = 0; e < L && s > 0.0f; e++) {
-            const float v = ldexpf(s, -e);
-            if (fabsf(a - v) < err) {
-                err = fabsf(a - v);
-                best = v;
-            }
-        }
-        y[j] = x[j] < 0.0f ? -best : best;
-    }
-}
-
-void hone_scheme_apply_row(const hone_scheme *s, const float *x, float *y, int64_t n) {
-    const int64_t g = s->group > 0 ? s->group : n;
-    for (int64_t b = 0; b < n; b += g) {
-        const int64_t m = b + g <= n ? g : n - b;
-        switch (s->kind) {
-        case HONE_SCHEME_INT8: group_int8(x + b, y + b, m); break;
-        case HONE_SCHEME_ASYM: group_asym(x + b, y + b, m, s->bits); break;
-        case HONE_SCHEME_LOG2: group_log2(x + b, y + b, m, s->bits); break;
-        default: memcpy(y + b, x + b, (size_t)m * sizeof *y); break;
+hone_type hone_scheme_type(const hone_scheme *s, int64_t nx, char *note, size_t cap) {
+    if (note && cap) note[0] = '\0';
+    const int want = hone_tb_type(tb_kind(s->kind), s->bits, s->group);
+    if (want >= 0 && nx % hone_type_get((uint32_t)want)->block_size == 0) return (hone_type)want;
+    /* the largest group below the wanted one (per channel counts as the largest) that fits */
+    static const int groups[] = {128, 64, 32};
+    for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) {
+        if (s->group != 0 && groups[i] >= s->group) continue;
+        const int t = hone_tb_type(tb_kind(s->kind), s->bits, groups[i]);
+        if (t >= 0 && nx % groups[i] == 0) {
+            if (note && want >= 0)
+                snprintf(note, cap, "fallback %s -> %s: row %lld is not a multiple of %u",
+                         hone_type_get((uint32_t)want)->name, hone_type_get((uint32_t)t)->name, (long long)nx,
+                         hone_type_get((uint32_t)want)->block_size);
+            return (hone_type)t;
         }
     }
+    if (note) snprintf(note, cap, "fallback F16: row %lld is not a multiple of 32", (long long)nx);
+    return HONE_TYPE_F16;
 }
 
-double hone_scheme_bpw(const hone_scheme *s, int64_t n) {
-    const int64_t g = s->group > 0 ? s->group : n;
-    const double overhead = s->kind == HONE_SCHEME_ASYM ? 64.0 : 32.0; /* F32 scale (+ F32 minimum) per group */
-    return (double)s->bits + overhead / (double)g;
+double hone_scheme_bpw(const hone_scheme *s, int64_t nx) {
+    const hone_type_info *ti = hone_type_get((uint32_t)hone_scheme_type(s, nx, NULL, 0));
+    return 8.0 * (double)ti->type_size / (double)ti->block_size;
 }
 
 const char *hone_scheme_name(const hone_scheme *s, char *buf, int cap) {

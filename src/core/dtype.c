@@ -30,7 +30,7 @@ static const hone_type_info TYPES[HONE_TYPE_COUNT] = {
     T(HONE_TYPE_IQ2_XS, "IQ2_XS", 256, 74, false, HONE_TYPE_Q8_K),
     T(HONE_TYPE_IQ3_XXS, "IQ3_XXS", 256, 98, false, HONE_TYPE_Q8_K),
     T(HONE_TYPE_IQ1_S, "IQ1_S", 256, 50, false, HONE_TYPE_Q8_K),
-    T(HONE_TYPE_IQ4_NL, "IQ4_NL", 32, 18, false, HONE_TYPE_Q8_0),
+    T(HONE_TYPE_IQ4_NL, "IQ4_NL", 32, 18, true, HONE_TYPE_Q8_0), /* computed: src/quant/q_iq4nl.c */
     T(HONE_TYPE_IQ3_S, "IQ3_S", 256, 110, false, HONE_TYPE_Q8_K),
     T(HONE_TYPE_IQ2_S, "IQ2_S", 256, 82, false, HONE_TYPE_Q8_K),
     T(HONE_TYPE_IQ4_XS, "IQ4_XS", 256, 136, false, HONE_TYPE_Q8_K),
@@ -43,6 +43,38 @@ static const hone_type_info TYPES[HONE_TYPE_COUNT] = {
     T(HONE_TYPE_BF16, "BF16", 1, 2, true, HONE_TYPE_BF16),
     T(HONE_TYPE_TQ1_0, "TQ1_0", 256, 54, false, HONE_TYPE_Q8_K),
     T(HONE_TYPE_TQ2_0, "TQ2_0", 256, 66, false, HONE_TYPE_Q8_K),
+    /* hone's textbook types (src/quant/q_textbook.c): a half-precision scale (int8, log) or scale
+     * and minimum (asym) per block, then 32 codes of b bits per 32 weights; CH repeats the row's
+     * scale in 64-weight blocks. All take Q8_0 activations (the asym minimum needs exact sums of
+     * the activation codes, which the kernels form themselves). */
+    T(HONE_TYPE_INT8_G32, "INT8_G32", 32, 34, true, HONE_TYPE_Q8_0),
+    T(HONE_TYPE_INT8_G64, "INT8_G64", 64, 66, true, HONE_TYPE_Q8_0),
+    T(HONE_TYPE_INT8_G128, "INT8_G128", 128, 130, true, HONE_TYPE_Q8_0),
+    T(HONE_TYPE_INT8_CH, "INT8_CH", 64, 66, true, HONE_TYPE_Q8_0),
+    T(HONE_TYPE_ASYM8_G32, "ASYM8_G32", 32, 36, true, HONE_TYPE_Q8_0),
+    T(HONE_TYPE_ASYM8_G64, "ASYM8_G64", 64, 68, true, HONE_TYPE_Q8_0),
+    T(HONE_TYPE_ASYM8_G128, "ASYM8_G128", 128, 132, true, HONE_TYPE_Q8_0),
+    T(HONE_TYPE_ASYM8_CH, "ASYM8_CH", 64, 68, true, HONE_TYPE_Q8_0),
+    T(HONE_TYPE_ASYM4_G32, "ASYM4_G32", 32, 20, true, HONE_TYPE_Q8_0),
+    T(HONE_TYPE_ASYM4_G64, "ASYM4_G64", 64, 36, true, HONE_TYPE_Q8_0),
+    T(HONE_TYPE_ASYM4_G128, "ASYM4_G128", 128, 68, true, HONE_TYPE_Q8_0),
+    T(HONE_TYPE_ASYM4_CH, "ASYM4_CH", 64, 36, true, HONE_TYPE_Q8_0),
+    T(HONE_TYPE_ASYM3_G32, "ASYM3_G32", 32, 16, true, HONE_TYPE_Q8_0),
+    T(HONE_TYPE_ASYM3_G64, "ASYM3_G64", 64, 28, true, HONE_TYPE_Q8_0),
+    T(HONE_TYPE_ASYM3_G128, "ASYM3_G128", 128, 52, true, HONE_TYPE_Q8_0),
+    T(HONE_TYPE_ASYM3_CH, "ASYM3_CH", 64, 28, true, HONE_TYPE_Q8_0),
+    T(HONE_TYPE_ASYM2_G32, "ASYM2_G32", 32, 12, true, HONE_TYPE_Q8_0),
+    T(HONE_TYPE_ASYM2_G64, "ASYM2_G64", 64, 20, true, HONE_TYPE_Q8_0),
+    T(HONE_TYPE_ASYM2_G128, "ASYM2_G128", 128, 36, true, HONE_TYPE_Q8_0),
+    T(HONE_TYPE_ASYM2_CH, "ASYM2_CH", 64, 20, true, HONE_TYPE_Q8_0),
+    T(HONE_TYPE_LOG4_G32, "LOG4_G32", 32, 18, true, HONE_TYPE_Q8_0),
+    T(HONE_TYPE_LOG4_G64, "LOG4_G64", 64, 34, true, HONE_TYPE_Q8_0),
+    T(HONE_TYPE_LOG4_G128, "LOG4_G128", 128, 66, true, HONE_TYPE_Q8_0),
+    T(HONE_TYPE_LOG4_CH, "LOG4_CH", 64, 34, true, HONE_TYPE_Q8_0),
+    T(HONE_TYPE_LOG3_G32, "LOG3_G32", 32, 14, true, HONE_TYPE_Q8_0),
+    T(HONE_TYPE_LOG3_G64, "LOG3_G64", 64, 26, true, HONE_TYPE_Q8_0),
+    T(HONE_TYPE_LOG3_G128, "LOG3_G128", 128, 50, true, HONE_TYPE_Q8_0),
+    T(HONE_TYPE_LOG3_CH, "LOG3_CH", 64, 26, true, HONE_TYPE_Q8_0),
 };
 
 const hone_type_info *hone_type_get(uint32_t type) {

@@ -47,7 +47,18 @@ typedef enum {
     HONE_TYPE_BF16 = 30,
     HONE_TYPE_TQ1_0 = 34,
     HONE_TYPE_TQ2_0 = 35,
-    HONE_TYPE_COUNT = 36
+    /* hone's own types, ids far from ggml's (llama.cpp cannot read them): the textbook schemes of
+     * `hone quantize --scheme` as packed blocks (src/quant/q_textbook.c, docs/formats.md). Per
+     * scheme four layouts: one scale (and minimum) per 32, 64 or 128 weights (G32, G64, G128), or
+     * per output channel (CH: the row's scale repeated in every 64-weight block). */
+    HONE_TYPE_INT8_G32 = 200, HONE_TYPE_INT8_G64 = 201, HONE_TYPE_INT8_G128 = 202, HONE_TYPE_INT8_CH = 203,
+    HONE_TYPE_ASYM8_G32 = 204, HONE_TYPE_ASYM8_G64 = 205, HONE_TYPE_ASYM8_G128 = 206, HONE_TYPE_ASYM8_CH = 207,
+    HONE_TYPE_ASYM4_G32 = 208, HONE_TYPE_ASYM4_G64 = 209, HONE_TYPE_ASYM4_G128 = 210, HONE_TYPE_ASYM4_CH = 211,
+    HONE_TYPE_ASYM3_G32 = 212, HONE_TYPE_ASYM3_G64 = 213, HONE_TYPE_ASYM3_G128 = 214, HONE_TYPE_ASYM3_CH = 215,
+    HONE_TYPE_ASYM2_G32 = 216, HONE_TYPE_ASYM2_G64 = 217, HONE_TYPE_ASYM2_G128 = 218, HONE_TYPE_ASYM2_CH = 219,
+    HONE_TYPE_LOG4_G32 = 220, HONE_TYPE_LOG4_G64 = 221, HONE_TYPE_LOG4_G128 = 222, HONE_TYPE_LOG4_CH = 223,
+    HONE_TYPE_LOG3_G32 = 224, HONE_TYPE_LOG3_G64 = 225, HONE_TYPE_LOG3_G128 = 226, HONE_TYPE_LOG3_CH = 227,
+    HONE_TYPE_COUNT = 228
 } hone_type;
 
 typedef struct {

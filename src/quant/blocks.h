@@ -96,6 +96,15 @@ typedef struct {
     hone_f16 d;
 } block_q6_K;
 
+/* IQ4_NL: 32 elements, each a 4-bit index into a fixed non-linear table of 16 signed levels
+ * (hq_iq4nl_values): x = d * values[q]. Same size as Q4_0 (4.5 bits per weight), but the levels are
+ * denser near zero, where most weights lie. Nibble layout as Q4_0. */
+#define QK4_NL 32
+typedef struct {
+    hone_f16 d;
+    uint8_t qs[QK4_NL / 2];
+} block_iq4_nl;
+
 typedef struct {
     float d; /* a full float: the activation side of every K-quant dot product */
     int8_t qs[QK_K];
@@ -114,6 +123,7 @@ _Static_assert(sizeof(block_q4_K) == 144, "q4_K layout");
 _Static_assert(sizeof(block_q5_K) == 176, "q5_K layout");
 _Static_assert(sizeof(block_q6_K) == 210, "q6_K layout");
 _Static_assert(sizeof(block_q8_K) == 292, "q8_K layout");
+_Static_assert(sizeof(block_iq4_nl) == 18, "iq4_nl layout");
 
 /* Round to nearest, ties to even, as ggml's K-quant code does: adding 1.5 * 2^23 pushes the
  * fraction bits out of the mantissa, so the FPU's own rounding picks the integer; the low 23 bits
@@ -199,5 +209,21 @@ float hq_dot_q4_K_q8_K(int64_t nb, const void *w, const void *x);
 float hq_dot_q5_K_q8_K(int64_t nb, const void *w, const void *x);
 float hq_dot_q6_K_q8_K(int64_t nb, const void *w, const void *x);
 float hq_dot_q8_K_q8_K(int64_t nb, const void *w, const void *x);
+
+/* IQ4_NL (q_iq4nl.c). The reference quantiser searches the block scale with weights x^2; the
+ * importance-weighted search is hq_quant_iq4_nl_search (imp: 32 * nb weights >= 0; wide: search
+ * scales that clip the extreme element further, for calibration importances). */
+extern const int8_t hq_iq4nl_values[16];
+void hq_dequant_iq4_nl(const void *src, float *dst, int64_t nb);
+void hq_quant_iq4_nl(const float *src, void *dst, int64_t nb);
+void hq_quant_iq4_nl_search(const float *src, void *dst, int64_t nb, const float *imp, int wide);
+float hq_dot_iq4_nl_q8_0(int64_t nb, const void *w, const void *x);
+
+/* Importance-weighted K-quant quantisers, one super-block (q_kquants_search.c): w holds 256 weights
+ * >= 0; they minimise sum w (x - dequant)^2 instead of reproducing llama-quantize's reference. */
+void hq_quant_q3_K_weighted(const float *x, const float *w, void *dst);
+void hq_quant_q4_K_weighted(const float *x, const float *w, void *dst);
+void hq_quant_q5_K_weighted(const float *x, const float *w, void *dst);
+void hq_quant_q6_K_weighted(const float *x, const float *w, void *dst);
 
 #endif

@@ -14,7 +14,9 @@
  * importances: minimising sum w*(x - x')^2 with w = E[a^2] minimises the expected squared error of
  * the dot product with activations a (cross terms neglected). Without importances the weights are
  * sqrt(sigma^2 + x^2) (hone_quant_default_weights), which keeps the search from clipping large
- * weights (chosen by measured KLD among plain, x^2, |x|+mean|x| and this weighting).
+ * weights (chosen by measured KLD among plain, x^2, |x|+mean|x| and this weighting). With
+ * importances the symmetric types also try scales that clip the extreme element (it may sit in a
+ * channel that matters little). Also here: the K-quants' and IQ4_NL's entry into their own searches.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -99,7 +101,7 @@ static void try_candidate(const float *x, const float *w, int lo, int hi, bool a
 
 /* Search one symmetric block with levels lo..hi (lo < 0 < hi, |lo| >= hi); `ref` holds the
  * reference quantiser's block, already unpacked. */
-static void search_sym(const float *x, const float *w, int lo, int hi, ublock *best) {
+static void search_sym(const float *x, const float *w, int lo, int hi, bool wide, ublock *best) {
     /* with 255 levels a tenth of a level moves little, and a symmetric range needs one side */
     const int nstep = hi >= 127 ? 4 : NSTEP;
     const bool both_sides = -lo != hi;
@@ -117,6 +119,14 @@ static void search_sym(const float *x, const float *w, int lo, int hi, ublock *b
         /* ... and on the positive side */
         if (both_sides) try_candidate(x, w, lo, hi, false, max / ((float)hi + 0.1f * (float)k), 0.0f, best, &best_err);
     }
+    /* With calibration importances, also scales that clip the extreme element by up to 3/4 of the
+     * range in half levels: its channel may matter little, and the other elements gain finer levels
+     * (measured on the importance-weighted error; docs/quantize.md). */
+    if (wide && hi < 127)
+        for (float off = 1.5f; off <= 0.75f * (float)hi; off += 0.5f) {
+            try_candidate(x, w, lo, hi, false, max / -((float)-lo + off), 0.0f, best, &best_err);
+            if (both_sides) try_candidate(x, w, lo, hi, false, max / ((float)hi + off), 0.0f, best, &best_err);
+        }
 }
 
 static void search_asym(const float *x, const float *w, int hi, ublock *best) {
@@ -133,14 +143,14 @@ static void search_asym(const float *x, const float *w, int hi, ublock *best) {
 
 /* ---- unpack the reference block / pack the result, per format ---- */
 
-static void search_q4_0(const float *x, const float *w, block_q4_0 *b) {
+static void search_q4_0(const float *x, const float *w, bool wide, block_q4_0 *b) {
     hq_quant_q4_0(x, b, 1);
     ublock u = {hone_f16_to_f32(b->d), 0.0f, {0}};
     for (int j = 0; j < QB / 2; j++) {
         u.L[j] = (b->qs[j] & 0xF) - 8;
         u.L[j + QB / 2] = (b->qs[j] >> 4) - 8;
     }
-    search_sym(x, w, -8, 7, &u);
+    search_sym(x, w, -8, 7, wide, &u);
     b->d = hone_f32_to_f16(u.d);
     for (int j = 0; j < QB / 2; j++) b->qs[j] = (uint8_t)((u.L[j] + 8) | ((u.L[j + QB / 2] + 8) << 4));
 }
@@ -181,12 +191,12 @@ static void unpack5(const uint8_t *qs, const uint8_t *qh_bytes, int *q) {
     }
 }
 
-static void search_q5_0(const float *x, const float *w, block_q5_0 *b) {
+static void search_q5_0(const float *x, const float *w, bool wide, block_q5_0 *b) {
     hq_quant_q5_0(x, b, 1);
     ublock u = {hone_f16_to_f32(b->d), 0.0f, {0}};
     unpack5(b->qs, b->qh, u.L);
     for (int j = 0; j < QB; j++) u.L[j] -= 16;
-    search_sym(x, w, -16, 15, &u);
+    search_sym(x, w, -16, 15, wide, &u);
     b->d = hone_f32_to_f16(u.d);
     int q[QB];
     for (int j = 0; j < QB; j++) q[j] = u.L[j] + 16;
@@ -203,13 +213,13 @@ static void search_q5_1(const float *x, const float *w, block_q5_1 *b) {
     pack5(u.L, b->qs, b->qh);
 }
 
-static void search_q8_0(const float *x, const float *w, block_q8_0 *b) {
+static void search_q8_0(const float *x, const float *w, bool wide, block_q8_0 *b) {
     hq_quant_q8_0(x, b, 1);
     ublock u = {hone_f16_to_f32(b->d), 0.0f, {0}};
     for (int j = 0; j < QB; j++) u.L[j] = b->qs[j];
     /* -128 stays unused, as in the reference: the activation side of the x86 kernels negates
      * weights with a sign instruction, and -(-128) does not fit in a byte */
-    search_sym(x, w, -127, 127, &u);
+    search_sym(x, w, -127, 127, wide, &u);
     b->d = hone_f32_to_f16(u.d);
     for (int j = 0; j < QB; j++) b->qs[j] = (int8_t)u.L[j];
 }
@@ -224,8 +234,9 @@ void hone_quant_default_weights(const float *x, int64_t n, float *w) {
 /* ---- K-quants with importances ----
  *
  * The reference K-quant search already picks every sub-block's scale and min; what it cannot know is
- * which elements matter. With importances, the super-block's half-precision d (and dmin) are refitted
- * by weighted least squares with the levels and sub-scales kept. Every K format dequantises linearly
+ * which elements matter. With importances, an importance-weighted quantiser (q_kquants_search.c)
+ * competes with the reference block, and then the super-block's half-precision d (and dmin) are
+ * refitted by weighted least squares with the levels and sub-scales kept. Every K format dequantises linearly
  * in d and dmin (x = d * a_i + dmin * c_i), so a_i and c_i come from dequantising copies of the block
  * with (d, dmin) = (1, 0) and (0, 1): no per-format unpacking. The refit replaces the reference only
  * when the weighted error drops. */
@@ -290,6 +301,28 @@ static void refit_k(hone_type t, size_t bsize, const float *x, const float *w, u
     if (k_error(t, tmp, x, w, y) < k_error(t, blk, x, w, y)) memcpy(blk, tmp, bsize);
 }
 
+/* One K-quant super-block with importances: the weighted quantiser (q_kquants_search.c) competes
+ * with the reference block on the weighted error, then the super-block scales are refitted.
+ * Weights: the importance times sqrt(sigma^2 + x^2) (sigma^2: twice the block's mean square), as
+ * llama.cpp weighs its importance matrix for the K-quants. Q2_K has no weighted quantiser (no preset
+ * puts it on this model's tensors); it gets the refit only. */
+static void kquant_weighted(hone_type t, size_t bsize, const float *x, const float *imp, uint8_t *blk) {
+    float w[QK_K], y[QK_K];
+    float s2 = 0.0f;
+    for (int i = 0; i < QK_K; i++) s2 += x[i] * x[i];
+    s2 *= 2.0f / QK_K;
+    for (int i = 0; i < QK_K; i++) w[i] = imp[i] * sqrtf(s2 + x[i] * x[i]);
+    if (t != HONE_TYPE_Q2_K) {
+        uint8_t tmp[512];
+        if (t == HONE_TYPE_Q3_K) hq_quant_q3_K_weighted(x, w, tmp);
+        else if (t == HONE_TYPE_Q4_K) hq_quant_q4_K_weighted(x, w, tmp);
+        else if (t == HONE_TYPE_Q5_K) hq_quant_q5_K_weighted(x, w, tmp);
+        else hq_quant_q6_K_weighted(x, w, tmp);
+        if (k_error(t, tmp, x, w, y) < k_error(t, blk, x, w, y)) memcpy(blk, tmp, bsize);
+    }
+    refit_k(t, bsize, x, w, blk);
+}
+
 static bool is_kquant(hone_type t) {
     return t == HONE_TYPE_Q2_K || t == HONE_TYPE_Q3_K || t == HONE_TYPE_Q4_K || t == HONE_TYPE_Q5_K ||
            t == HONE_TYPE_Q6_K;
@@ -301,7 +334,8 @@ bool hone_quant_has_search(hone_type t) {
     case HONE_TYPE_Q4_1:
     case HONE_TYPE_Q5_0:
     case HONE_TYPE_Q5_1:
-    case HONE_TYPE_Q8_0: return true;
+    case HONE_TYPE_Q8_0:
+    case HONE_TYPE_IQ4_NL: return true;
     default: return false;
     }
 }
@@ -312,7 +346,7 @@ hone_status hone_quantize_row_search(hone_type t, const float *src, void *dst, i
         if (st) return st;
         const size_t bs = hone_type_get((uint32_t)t)->type_size;
         for (int64_t b = 0; b < n / QK_K; b++)
-            refit_k(t, bs, src + b * QK_K, imp + b * QK_K, (uint8_t *)dst + (size_t)b * bs);
+            kquant_weighted(t, bs, src + b * QK_K, imp + b * QK_K, (uint8_t *)dst + (size_t)b * bs);
         return HONE_OK;
     }
     if (!hone_quant_has_search(t)) return hone_quantize_row(t, src, dst, n);
@@ -326,20 +360,29 @@ hone_status hone_quantize_row_search(hone_type t, const float *src, void *dst, i
      * 0.303 for round to nearest, 0.299 with this weighting; docs/quantize.md). */
     float stackbuf[1024];
     float *wbuf = NULL;
+    const bool calibrated = imp != NULL;
     if (!imp) {
         wbuf = n <= 1024 ? stackbuf : malloc((size_t)n * sizeof *wbuf);
         if (!wbuf) return hone_err(HONE_ERR_NOMEM, "quantize: out of memory");
         hone_quant_default_weights(src, n, wbuf);
         imp = wbuf;
     }
+    if (t == HONE_TYPE_IQ4_NL) {
+        /* its search lives with the format (q_iq4nl.c); with calibration the importances alone
+         * weigh the error (Q2_K preset + calib, 40 x 512: KLD 0.2564 against 0.2609 for importance x
+         * sqrt(sigma^2 + x^2)), and the scale candidates reach further (see q_iq4nl.c) */
+        hq_quant_iq4_nl_search(src, dst, nb, imp, calibrated);
+        if (wbuf != stackbuf) free(wbuf);
+        return HONE_OK;
+    }
     for (int64_t i = 0; i < nb; i++) {
         const float *x = src + i * QB, *w = imp ? imp + i * QB : NULL;
         switch (t) {
-        case HONE_TYPE_Q4_0: search_q4_0(x, w, (block_q4_0 *)dst + i); break;
+        case HONE_TYPE_Q4_0: search_q4_0(x, w, calibrated, (block_q4_0 *)dst + i); break;
         case HONE_TYPE_Q4_1: search_q4_1(x, w, (block_q4_1 *)dst + i); break;
-        case HONE_TYPE_Q5_0: search_q5_0(x, w, (block_q5_0 *)dst + i); break;
+        case HONE_TYPE_Q5_0: search_q5_0(x, w, calibrated, (block_q5_0 *)dst + i); break;
         case HONE_TYPE_Q5_1: search_q5_1(x, w, (block_q5_1 *)dst + i); break;
-        case HONE_TYPE_Q8_0: search_q8_0(x, w, (block_q8_0 *)dst + i); break;
+        case HONE_TYPE_Q8_0: search_q8_0(x, w, calibrated, (block_q8_0 *)dst + i); break;
         default: break;
         }
     }

@@ -29,7 +29,8 @@ void hone_dequantize_row(hone_type t, const void *src, float *dst, int64_t n) {
     case HONE_TYPE_Q5_K: hq_dequant_q5_K(src, dst, n / QK_K); break;
     case HONE_TYPE_Q6_K: hq_dequant_q6_K(src, dst, n / QK_K); break;
     case HONE_TYPE_Q8_K: hq_dequant_q8_K(src, dst, n / QK_K); break;
-    default: break;
+    case HONE_TYPE_IQ4_NL: hq_dequant_iq4_nl(src, dst, n / QK4_NL); break;
+    default: hone_tb_dequantize_row(t, src, dst, n); break; /* textbook types; others: nothing */
     }
 }
 
@@ -59,7 +60,9 @@ hone_status hone_quantize_row(hone_type t, const float *src, void *dst, int64_t 
     case HONE_TYPE_Q5_K: hq_quant_q5_K(src, dst, nb); break;
     case HONE_TYPE_Q6_K: hq_quant_q6_K(src, dst, nb); break;
     case HONE_TYPE_Q8_K: hq_quant_q8_K(src, dst, nb); break;
+    case HONE_TYPE_IQ4_NL: hq_quant_iq4_nl(src, dst, nb); break;
     default:
+        if (hone_tb_layout_of(t)) return hone_tb_quantize_row(t, src, dst, n); /* q_textbook.c */
         return hone_err(HONE_ERR_UNSUPPORTED, "quantize: no quantiser for type %s", ti->name);
     }
     return HONE_OK;
@@ -82,6 +85,7 @@ float hone_vec_dot(hone_type t, int64_t n, const void *w, const void *x) {
     case HONE_TYPE_Q5_K: return hq_dot_q5_K_q8_K(n / QK_K, w, x);
     case HONE_TYPE_Q6_K: return hq_dot_q6_K_q8_K(n / QK_K, w, x);
     case HONE_TYPE_Q8_K: return hq_dot_q8_K_q8_K(n / QK_K, w, x);
-    default: return 0.0f;
+    case HONE_TYPE_IQ4_NL: return hq_dot_iq4_nl_q8_0(n / QK4_NL, w, x);
+    default: return hone_tb_layout_of(t) ? hone_tb_dot_ref(t)(n, w, x) : 0.0f; /* q_textbook.c */
     }
 }

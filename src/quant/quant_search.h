@@ -4,9 +4,9 @@
  * importance (from calibration: the mean square of the activation that multiplies it).
  *
  * They write exactly the standard block layouts (any reader, llama.cpp included, loads the result)
- * and never do worse than the reference quantiser on the weighted squared error of a block (the
- * weighting the search uses): the reference block is the first candidate and a candidate replaces
- * it only when strictly better.
+ * and, except IQ4_NL (whose reference is itself a search with other weights), never do worse than
+ * the reference quantiser on the weighted squared error of a block (the weighting the search uses):
+ * the reference block is the first candidate and a candidate replaces it only when strictly better.
  * So weights that already lie on a type's grid (a Q4_1 model dequantised to F32) come back with
  * the same bytes.
  *
@@ -24,10 +24,12 @@
 /*
  * Quantise one row of n elements to type t. imp: n importance weights (>= 0), or NULL for the
  * default weights (hone_quant_default_weights). Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0 search their block
- * scales (q_search.c). The K-quants keep their reference quantiser (which already searches its
- * sub-block scales, and matches llama-quantize byte for byte) and, with importances only, refit the
- * super-block scale and min by weighted least squares. F32/F16/BF16 convert. Errors as
- * hone_quantize_row.
+ * scales (q_search.c); IQ4_NL searches its scale (q_iq4nl.c). Without importances the K-quants are
+ * their reference quantisers (which already search their sub-block scales, and match llama-quantize
+ * byte for byte); with importances an importance-weighted quantiser (q_kquants_search.c; Q3_K..Q6_K)
+ * competes with the reference block, and the super-block scale and min are refitted by weighted
+ * least squares. With importances the symmetric types also try scales that clip a block's extreme
+ * element. F32/F16/BF16 convert. Errors as hone_quantize_row.
  */
 hone_status hone_quantize_row_search(hone_type t, const float *src, void *dst, int64_t n, const float *imp);
 

@@ -105,14 +105,14 @@ static hone_type r_q3km(const char *role, int l) {
     if (!strcmp(role, "ffn_down")) return l < NL / 16 ? HONE_TYPE_Q5_K : HONE_TYPE_Q4_K;
     if (!strcmp(role, "attn_v")) return l < 2 ? HONE_TYPE_Q5_1 : HONE_TYPE_Q5_0;
     if (!strcmp(role, "attn_output")) return HONE_TYPE_Q5_0;
-    return HONE_TYPE_Q4_0; /* Q3_K on 576 columns: hone's stand-in for IQ4_NL */
+    return HONE_TYPE_IQ4_NL; /* Q3_K on 576 columns: llama.cpp's fallback */
 }
 static hone_type r_q2k(const char *role, int l) {
     (void)l;
     if (is_norm(role)) return HONE_TYPE_F32;
     if (!strcmp(role, "token_embd.weight")) return HONE_TYPE_Q8_0;
     if (!strcmp(role, "ffn_down")) return HONE_TYPE_Q3_K;
-    return HONE_TYPE_Q4_0;
+    return HONE_TYPE_IQ4_NL; /* Q2_K (and attn_v/attn_output's Q3_K) on 576 columns */
 }
 static hone_type r_q8(const char *role, int l) {
     (void)l;
@@ -132,6 +132,19 @@ static hone_type r_q4_0_calib(const char *role, int l) {
     if (!strcmp(role, "token_embd.weight")) return HONE_TYPE_Q8_0;
     if (!strcmp(role, "ffn_down") && l < NL / 8) return HONE_TYPE_Q4_1;
     return HONE_TYPE_Q4_0;
+}
+/* IQ4_NL as a type: llama.cpp's guard gives the first eighth of ffn_down Q5_K without calibration */
+static hone_type r_iq4nl(const char *role, int l) {
+    if (is_norm(role)) return HONE_TYPE_F32;
+    if (!strcmp(role, "token_embd.weight")) return HONE_TYPE_Q8_0;
+    if (!strcmp(role, "ffn_down") && l < NL / 8) return HONE_TYPE_Q5_K;
+    return HONE_TYPE_IQ4_NL;
+}
+static hone_type r_iq4nl_calib(const char *role, int l) {
+    (void)l;
+    if (is_norm(role)) return HONE_TYPE_F32;
+    if (!strcmp(role, "token_embd.weight")) return HONE_TYPE_Q8_0;
+    return HONE_TYPE_IQ4_NL;
 }
 static hone_type r_q6k_out_f16(const char *role, int l) {
     (void)l;
@@ -274,6 +287,8 @@ int main(void) {
         check_plan(f, "F16", false, -1, false, r_f16);
         check_plan(f, "Q4_K", true, -1, false, r_q4k_pure);
         check_plan(f, "Q4_0", false, -1, true, r_q4_0_calib);
+        check_plan(f, "IQ4_NL", false, -1, false, r_iq4nl);
+        check_plan(f, "iq4_nl", false, -1, true, r_iq4nl_calib);
         check_plan(f, "Q6_K", false, HONE_TYPE_F16, false, r_q6k_out_f16);
         /* an explicit type whose block does not fit the rows is refused, not silently changed */
         hone_qplan_params p = {hone_qpreset_find("Q4_0"), false, HONE_TYPE_Q4_K, -1, false};

@@ -178,7 +178,8 @@ static void test_args(void) {
     float x[40] = {0};
     uint8_t q[64];
     CHECK(hone_quantize_row_search(HONE_TYPE_Q4_0, x, q, 40, NULL) == HONE_ERR_INVALID_ARG);
-    CHECK(hone_quantize_row_search(HONE_TYPE_IQ4_NL, x, q, 32, NULL) == HONE_ERR_UNSUPPORTED);
+    CHECK(hone_quantize_row_search(HONE_TYPE_IQ2_XXS, x, q, 32, NULL) == HONE_ERR_UNSUPPORTED);
+    CHECK(hone_quant_has_search(HONE_TYPE_IQ4_NL));
     CHECK(hone_quant_has_search(HONE_TYPE_Q4_1));
     CHECK(!hone_quant_has_search(HONE_TYPE_F16));
 }

@@ -54,12 +54,15 @@ static void format_layers(int *l, int n, char *buf, size_t cap) {
 }
 
 /* Print the plan grouped by (role, from, to, note): 272 tensors become ~15 lines. */
-static void print_plan(const hone_quantize_result *r, FILE *out) {
+static void print_plan(const hone_quantize_result *r, const char *scheme, FILE *out) {
     const int64_t n = r->n_items;
     bool *shown = calloc((size_t)(n ? n : 1), 1);
     if (!shown) return;
-    fprintf(out, "plan (%s%s%s):\n", r->preset->name, r->preset->alias_of ? " = " : "",
-            r->preset->alias_of ? r->preset->alias_of : "");
+    if (scheme) /* the scheme's types replace the preset's for the weight matrices */
+        fprintf(out, "plan (scheme %s):\n", scheme);
+    else
+        fprintf(out, "plan (%s%s%s):\n", r->preset->name, r->preset->alias_of ? " = " : "",
+                r->preset->alias_of ? r->preset->alias_of : "");
     for (int64_t i = 0; i < n; i++) {
         if (shown[i]) continue;
         const hone_qplan_item *a = &r->plan[i];
@@ -134,7 +137,8 @@ static int parse_type_opt(const char *opt, const char *v, int *out) {
     const hone_type_info *ti = t >= 0 ? hone_type_get((uint32_t)t) : NULL;
     if (!ti || !ti->computable || t == HONE_TYPE_Q8_1 || t == HONE_TYPE_Q8_K)
         return cli_error(CMD, CLI_EXIT_USAGE, "--%s: '%s' is not a tensor type hone can write "
-                         "(F32, F16, BF16, Q8_0, Q6_K, Q5_K, Q5_1, Q5_0, Q4_K, Q4_1, Q4_0, Q3_K, Q2_K)", opt, v);
+                         "(F32, F16, BF16, Q8_0, Q6_K, Q5_K, Q5_1, Q5_0, Q4_K, Q4_1, Q4_0, IQ4_NL, Q3_K, Q2_K)",
+                         opt, v);
     *out = t;
     return 0;
 }
@@ -142,7 +146,7 @@ static int parse_type_opt(const char *opt, const char *v, int *out) {
 int cmd_quantize(int argc, char **argv) {
     hone_quantize_params p = hone_quantize_default_params();
     const char *type = NULL, *out_type = NULL, *emb_type = NULL, *mp_text = NULL;
-    float target_bpw = 0.0f;
+    float target_bpw = 0.0f, max_kld = 0.0f;
     bool json = false, quiet = false;
     const cli_opt opts[] = {
         {"type", 0, CLI_STR, &type, 0, 0, "T", "target type or preset (see above)"},
@@ -152,13 +156,19 @@ int cmd_quantize(int argc, char **argv) {
         {"allow-requantize", 0, CLI_FLAG, &p.allow_requantize, 0, 0, NULL,
          "accept already quantised input (dequantised first: quality is lost twice)"},
         {"calib", 0, CLI_STR, &p.calib_path, 0, 0, "FILE", "activation statistics from hone calibrate (importances)"},
+        {"awq", 0, CLI_FLAG, &p.awq, 0, 0, NULL,
+         "with --calib: AWQ-style per-channel scaling folded into the norms (alpha searched per layer)"},
         {"scheme", 0, CLI_STR, &p.scheme, 0, 0, "S",
-         "simulate a textbook scheme (int8 asym8 asym4 asym3 asym2 log4 log3), stored as F16"},
-        {"group", 0, CLI_INT, &p.group, 0, 1 << 20, "G", "--scheme group size (default 0: per output channel)"},
+         "textbook scheme (int8 asym8 asym4 asym3 asym2 log4 log3) in hone's own tensor types"},
+        {"group", 0, CLI_INT, &p.group, 0, 1 << 20, "G",
+         "--scheme group size: 32, 64, 128 (default 0: per output channel)"},
         {"reference", 0, CLI_FLAG, &p.reference, 0, 0, NULL, "plain round-to-nearest quantisers (no scale search)"},
         {"target-bpw", 0, CLI_FLOAT, &target_bpw, 1, 32, "B",
          "mixed precision: per-tensor types measured on --mp-text, file within B bits per weight"},
-        {"mp-text", 0, CLI_STR, &mp_text, 0, 0, "FILE", "calibration text for --target-bpw (e.g. wiki.calib.raw)"},
+        {"max-kld", 0, CLI_FLOAT, &max_kld, 1e-6, 100, "X",
+         "mixed precision: the cheapest measured mix whose predicted mean KLD is at most X"},
+        {"mp-text", 0, CLI_STR, &mp_text, 0, 0, "FILE",
+         "calibration text for --target-bpw / --max-kld (e.g. wiki.calib.raw)"},
         {"mp-ctx", 0, CLI_INT, &p.mp_ctx, 8, 1 << 16, "N", "tokens per measurement chunk (default 128)"},
         {"mp-chunks", 0, CLI_INT, &p.mp_chunks, 1, 1 << 16, "N", "measurement chunks (default 1)"},
         {"plan", 0, CLI_STR, &p.plan_in, 0, 0, "FILE", "read per-tensor types (\"name TYPE\" lines) over the plan"},
@@ -171,13 +181,14 @@ int cmd_quantize(int argc, char **argv) {
     const cli_spec spec = {
         CMD, "IN.gguf OUT.gguf --type T [options]",
         "Convert every weight matrix of IN to type T and write OUT (via a temporary file, renamed\n"
-        "into place). T is a type (F32 F16 BF16 Q8_0 Q6_K Q5_1 Q5_0 Q4_1 Q4_0 Q2_K) or a llama.cpp\n"
+        "into place). T is a type (F32 F16 BF16 Q8_0 Q6_K Q5_1 Q5_0 Q4_1 Q4_0 IQ4_NL Q2_K) or a llama.cpp\n"
         "preset (Q5_K_M Q5_K_S Q4_K_M Q4_K_S Q3_K_L Q3_K_M Q3_K_S; Q5_K, Q4_K, Q3_K mean their _M\n"
         "preset) whose rules give some tensors more bits (docs/quantize.md). Rows that do not fit\n"
         "a type's block size fall back to a type that does; the plan on stderr says where. The\n"
         "legacy types' scales are searched to minimise a weighted squared error (weights from\n"
         "activation statistics with --calib). --target-bpw chooses a type per tensor by measuring\n"
-        "each one's effect on the output; --scheme simulates the textbook schemes.",
+        "each one's effect on the output. --scheme stores the weight matrices in hone's own types for\n"
+        "the textbook schemes (docs/formats.md; hone runs them, llama.cpp cannot load them).",
         opts, 2};
     char *pos[3];
     int n_pos;
@@ -185,7 +196,8 @@ int cmd_quantize(int argc, char **argv) {
     if (rc) return rc == CLI_HELP_SHOWN ? CLI_EXIT_OK : rc;
     if (n_pos != 2) return cli_error(CMD, CLI_EXIT_USAGE, "expected IN.gguf OUT.gguf (see hone quantize --help)");
     if (p.scheme && type && strcasecmp(type, "F16") != 0)
-        return cli_error(CMD, CLI_EXIT_USAGE, "--scheme stores F16; it does not combine with --type %s", type);
+        return cli_error(CMD, CLI_EXIT_USAGE, "--scheme chooses the weight types itself; it does not combine with "
+                         "--type %s", type);
     if (p.scheme && !type) type = "F16";
     if (!type) return cli_error(CMD, CLI_EXIT_USAGE, "--type is required (e.g. --type Q4_K_M)");
     if (!hone_qpreset_find(type)) {
@@ -201,8 +213,13 @@ int cmd_quantize(int argc, char **argv) {
     if (!quiet && isatty(STDERR_FILENO)) p.progress = progress;
     char *mp = NULL;
     p.target_bpw = target_bpw;
-    if (p.target_bpw > 0) {
-        if (!mp_text) return cli_error(CMD, CLI_EXIT_USAGE, "--target-bpw needs --mp-text FILE (calibration text)");
+    p.max_kld = max_kld;
+    if (p.target_bpw > 0 && p.max_kld > 0)
+        return cli_error(CMD, CLI_EXIT_USAGE, "--target-bpw and --max-kld exclude each other (give one target)");
+    if (p.target_bpw > 0 || p.max_kld > 0) {
+        if (!mp_text)
+            return cli_error(CMD, CLI_EXIT_USAGE, "%s needs --mp-text FILE (calibration text)",
+                             p.max_kld > 0 ? "--max-kld" : "--target-bpw");
         mp = cli_read_all(mp_text, &p.mp_len);
         if (!mp) return cli_error(CMD, CLI_EXIT_INPUT, "%s: cannot read: %s", mp_text, strerror(errno));
         p.mp_text = mp;
@@ -221,21 +238,28 @@ int cmd_quantize(int argc, char **argv) {
         return code;
     }
     if (!quiet) {
-        print_plan(&r, stderr);
+        print_plan(&r, p.scheme, stderr);
         if (r.requantized)
             fprintf(stderr, "hone quantize: warning: %s was already quantised; its weights were dequantised and "
                             "quantised again (quality is lost twice)\n", pos[0]);
         fprintf(stderr, "hone quantize: %s -> %s: %s, %.2f MiB -> %.2f MiB, %.3f bits per weight (%llu weights)%s, "
                         "%.1f s\n",
-                pos[0], pos[1], r.preset->name, r.bytes_in / 1048576.0, r.bytes_out / 1048576.0,
+                pos[0], pos[1], p.scheme ? p.scheme : r.preset->name, r.bytes_in / 1048576.0, r.bytes_out / 1048576.0,
                 r.n_params ? 8.0 * (double)r.bytes_out / (double)r.n_params : 0.0, (unsigned long long)r.n_params,
                 r.calibrated ? ", calibrated" : "", r.seconds);
+        if (p.awq)
+            fprintf(stderr, "hone quantize: --awq: %d of %d tensor groups scaled (the others: alpha 0 measured best)\n",
+                    r.awq_scaled, r.awq_groups);
         if (p.scheme)
-            fprintf(stderr, "hone quantize: simulated scheme %s: nominal %.3f bits per weight (the file stores F16)\n",
-                    p.scheme, r.nominal_bpw);
+            fprintf(stderr, "hone quantize: textbook scheme %s: weight matrices in hone's own types (llama.cpp cannot "
+                            "load this file), tensors %.3f bits per weight\n", p.scheme, r.nominal_bpw);
         if (p.target_bpw > 0)
             fprintf(stderr, "hone quantize: mixed precision for %.3f bpw: predicted mean KLD %.4f (sum of per-tensor "
                             "predictions)\n", p.target_bpw, r.predicted_kld);
+        if (p.max_kld > 0)
+            fprintf(stderr, "hone quantize: mixed precision for predicted mean KLD <= %g: predicted %.4f, %.3f bits per "
+                            "weight\n", p.max_kld, r.predicted_kld,
+                    r.n_params ? 8.0 * (double)r.bytes_out / (double)r.n_params : 0.0);
     }
     rc = json ? print_json(&r, pos[0], pos[1]) : 0;
     hone_quantize_result_free(&r);

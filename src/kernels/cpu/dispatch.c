@@ -22,7 +22,10 @@
 #include "kernels/cpu/dot_avx2.h"
 #include "kernels/cpu/dot_neon.h"
 #include "kernels/cpu/float_avx2.h"
+#include "kernels/cpu/textbook_avx2.h"
+#include "kernels/cpu/iq4nl_avx2.h"
 #include "quant/blocks.h"
+#include "quant/quant.h"
 
 static float dot_f32(int64_t n, const void *w, const void *x) { return hq_dot_f32(n, w, x); }
 static float dot_f16(int64_t n, const void *w, const void *x) { return hq_dot_f16(n, w, x); }
@@ -39,6 +42,7 @@ static float dot_q4_K(int64_t n, const void *w, const void *x) { return hq_dot_q
 static float dot_q5_K(int64_t n, const void *w, const void *x) { return hq_dot_q5_K_q8_K(n / QK_K, w, x); }
 static float dot_q6_K(int64_t n, const void *w, const void *x) { return hq_dot_q6_K_q8_K(n / QK_K, w, x); }
 static float dot_q8_K(int64_t n, const void *w, const void *x) { return hq_dot_q8_K_q8_K(n / QK_K, w, x); }
+static float dot_iq4_nl(int64_t n, const void *w, const void *x) { return hq_dot_iq4_nl_q8_0(n / QK4_NL, w, x); }
 
 static hone_vec_dot_fn scalar_dot(hone_type t) {
     switch (t) {
@@ -57,7 +61,8 @@ static hone_vec_dot_fn scalar_dot(hone_type t) {
     case HONE_TYPE_Q5_K: return dot_q5_K;
     case HONE_TYPE_Q6_K: return dot_q6_K;
     case HONE_TYPE_Q8_K: return dot_q8_K;
-    default: return NULL;
+    case HONE_TYPE_IQ4_NL: return dot_iq4_nl;
+    default: return hone_tb_dot_ref(t); /* hone's textbook types (q_textbook.c); NULL for the rest */
     }
 }
 
@@ -160,7 +165,11 @@ hone_vec_dot_fn kernel_vec_dot_at(hone_type t, kernel_level level) {
     hone_vec_dot_fn f = NULL;
     switch (level) {
     case KERNEL_CPU_AVX2:
-    case KERNEL_CPU_AVX512: f = kernel_vec_dot_avx2(t); break; /* AVX-512 runs the AVX2 kernels */
+    case KERNEL_CPU_AVX512:
+        /* AVX-512 runs the AVX2 kernels; IQ4_NL's lives in its own file (iq4nl_avx2.c) */
+        f = t == HONE_TYPE_IQ4_NL ? kernel_vec_dot_iq4nl_avx2() : kernel_vec_dot_avx2(t);
+        if (!f) f = kernel_vec_dot_textbook_avx2(t); /* hone's textbook types (textbook_avx2.c) */
+        break;
     case KERNEL_CPU_DOTPROD: f = kernel_vec_dot_dotprod(t);
     /* fall through - types without a dotprod kernel take the NEON one */
     case KERNEL_CPU_NEON: f = f ? f : kernel_vec_dot_neon(t); break;
@@ -190,7 +199,11 @@ hone_vec_dot4_fn kernel_vec_dot4(hone_type t) { return kernel_vec_dot4_at(t, ker
 hone_gemm_fn kernel_gemm_at(hone_type t, kernel_level level) {
     switch (level) {
     case KERNEL_CPU_AVX2:
-    case KERNEL_CPU_AVX512: return kernel_gemm_avx2(t);
+    case KERNEL_CPU_AVX512: {
+        if (t == HONE_TYPE_IQ4_NL) return kernel_gemm_iq4nl_avx2(); /* iq4nl_avx2.c */
+        const hone_gemm_fn g = kernel_gemm_avx2(t);
+        return g ? g : kernel_gemm_textbook_avx2(t); /* hone's textbook types (textbook_avx2.c) */
+    }
     default: return NULL;
     }
 }
