@@ -129,6 +129,24 @@ static AVX2 inline __attribute__((always_inline)) __m256 qk_t8(const float *qh, 
     return _mm256_add_ps(a[1], a[0]);
 }
 
+/* Eight outputs of the lone-token (VEC) order from their folded lanes r: stored as they are when every
+ * cell went through the lanes, else r in double plus each remaining product (rounded in float), in
+ * cell order, as the reference's tail. v points at the eight outputs' column of cell 0. */
+static AVX2 void vec_finish(float *out8, __m256 r, const float *scores, const hone_f16 *v, int64_t stride,
+                            const int32_t *cells, int n_lane, int n) {
+    if (n_lane == n) {
+        _mm256_storeu_ps(out8, r);
+        return;
+    }
+    __m256d t0 = _mm256_cvtps_pd(_mm256_castps256_ps128(r)), t1 = _mm256_cvtps_pd(_mm256_extractf128_ps(r, 1));
+    for (int jj = n_lane; jj < n; jj++) {
+        const __m256 prod = _mm256_mul_ps(_mm256_set1_ps(scores[jj]), load_f16x8(v + (int64_t)cells[jj] * stride));
+        t0 = _mm256_add_pd(t0, _mm256_cvtps_pd(_mm256_castps256_ps128(prod)));
+        t1 = _mm256_add_pd(t1, _mm256_cvtps_pd(_mm256_extractf128_ps(prod, 1)));
+    }
+    _mm256_storeu_ps(out8, _mm256_set_m128(_mm256_cvtpd_ps(t1), _mm256_cvtpd_ps(t0)));
+}
+
 /* The reference's softmax in place: sixteen exponentials at a time, zero-padded, each group's
  * lanes16_sum added in double; then each probability multiplied by 1 / sum and rounded through F16. */
 static AVX2 void softmax_f16(float *scores, int n, float mx) {
@@ -224,20 +242,7 @@ AVX2 void op_attention_f16_avx2(float *out, const float *q, const hone_f16 *k, c
                 }
                 u[l] = _mm256_add_ps(_mm256_add_ps(a0, a2), _mm256_add_ps(a1, a3));
             }
-            const __m256 r = lanes16_sum_cols(u);
-            if (n_lane == n) {
-                _mm256_storeu_ps(out + 8 * c, r);
-                continue;
-            }
-            /* the tail: the folded lanes in double, then each remaining product (rounded in float) */
-            __m256d t0 = _mm256_cvtps_pd(_mm256_castps256_ps128(r)), t1 = _mm256_cvtps_pd(_mm256_extractf128_ps(r, 1));
-            for (int jj = n_lane; jj < n; jj++) {
-                const __m256 prod =
-                    _mm256_mul_ps(_mm256_set1_ps(scores[jj]), load_f16x8(v + (int64_t)cells[jj] * stride + 8 * c));
-                t0 = _mm256_add_pd(t0, _mm256_cvtps_pd(_mm256_castps256_ps128(prod)));
-                t1 = _mm256_add_pd(t1, _mm256_cvtps_pd(_mm256_extractf128_ps(prod, 1)));
-            }
-            _mm256_storeu_ps(out + 8 * c, _mm256_set_m128(_mm256_cvtpd_ps(t1), _mm256_cvtpd_ps(t0)));
+            vec_finish(out + 8 * c, lanes16_sum_cols(u), scores, v + 8 * c, stride, cells, n_lane, n);
         }
         return;
     }
@@ -426,21 +431,9 @@ static AVX2 inline __attribute__((always_inline)) void vec_group_impl(const int 
             _Pragma("GCC unroll 3") for (int g = 0; g < G; g++)
                 u[g][l] = _mm256_add_ps(_mm256_add_ps(a[g][0], a[g][2]), _mm256_add_ps(a[g][1], a[g][3]));
         }
-        for (int g = 0; g < G; g++) {
-            const __m256 r = lanes16_sum_cols(u[g]);
-            if (n_lane == n) {
-                _mm256_storeu_ps(out + g * out_stride + 8 * c, r);
-                continue;
-            }
-            const float *sc = scores + (int64_t)g * n;
-            __m256d t0 = _mm256_cvtps_pd(_mm256_castps256_ps128(r)), t1 = _mm256_cvtps_pd(_mm256_extractf128_ps(r, 1));
-            for (int jj = n_lane; jj < n; jj++) {
-                const __m256 prod = _mm256_mul_ps(_mm256_set1_ps(sc[jj]), load_f16x8(v + (int64_t)cells[jj] * stride + 8 * c));
-                t0 = _mm256_add_pd(t0, _mm256_cvtps_pd(_mm256_castps256_ps128(prod)));
-                t1 = _mm256_add_pd(t1, _mm256_cvtps_pd(_mm256_extractf128_ps(prod, 1)));
-            }
-            _mm256_storeu_ps(out + g * out_stride + 8 * c, _mm256_set_m128(_mm256_cvtpd_ps(t1), _mm256_cvtpd_ps(t0)));
-        }
+        for (int g = 0; g < G; g++)
+            vec_finish(out + g * out_stride + 8 * c, lanes16_sum_cols(u[g]), scores + (int64_t)g * n, v + 8 * c, stride,
+                       cells, n_lane, n);
     }
 }
 
