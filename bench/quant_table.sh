@@ -23,11 +23,16 @@
 #              (default: Q8_0 Q6_K Q5_K_M Q4_K_M Q4_1 Q4_0 IQ4_NL Q3_K_M Q2_K F16 BF16)
 #   CALIB_TYPES rows with calibration (default: TYPES less F16/BF16, which calibration cannot change)
 #   SCHEMES    textbook scheme rows as SCHEME[:GROUP] (default: every --scheme per output channel
-#              and per group of 32: int8 asym8 asym4 asym4:32 asym3:32 asym2:32 log4:32 log3:32)
+#              and per group of 32: int8 asym8 asym4 asym4:32 asym3:32 asym2:32 log4:32 log3:32),
+#              each also "+ calib" (clipping searched on the importances) when CALIB_TYPES is set
+#   MIX        mixed-precision rows: target bits per weight, e.g. "5.56 6.27" (default none: each
+#              costs one measured forward pass per weight matrix), calibrated, measured on CALIB_TEXT
+#              (--mp-ctx 128 --mp-chunks 2)
 #   EXTRA      extra `hone quantize` rows as NAME=ARGS;NAME=ARGS (e.g. "Q4_0 rtn=--type Q4_0 --reference")
 #   LLAMA_BIN  llama.cpp bin directory: llama-quantize rows for TYPES (and "+ imatrix" rows for
 #              CALIB_TYPES when LLAMA_BIN has llama-imatrix)
-#   DECODE     1 (default) measures decode tok/s with hone bench (-p 0 -n 32 -r 2); 0 skips it
+#   DECODE     1 (default) measures decode tok/s with hone bench (-p 0 -n 32 -r 3) where WORK has no
+#              figure yet; 0 skips it (run again later with DECODE=1 to time the rows on a quiet machine)
 #   WORK       working directory      (default: /tmp/hone_quant_table); files are reused when present
 #   OUT        Markdown output        (default: stdout)    SVG: chart (default: OUT with .svg, or WORK/chart.svg)
 set -euo pipefail
@@ -74,10 +79,12 @@ row() {
     if [ ! -s "$json" ]; then
         log "eval $name"
         "$HONE" eval "$file" --ref-logits "$logits" -c "$CTX" -t "$THREADS" --json -q > "$json.tmp"
-        if [ "$DECODE" = 1 ]; then
-            "$HONE" bench -m "$file" -p 0 -n 32 -r 2 -t "$THREADS" --json --no-bandwidth > "$WORK/$1.bench.json" || true
-        fi
         mv "$json.tmp" "$json"
+    fi
+    # separately, so that a later quiet run (DECODE=1 over a WORK of evaluated rows) times only this
+    if [ "$DECODE" = 1 ] && [ ! -s "$WORK/$1.bench.json" ]; then
+        log "decode $name"
+        "$HONE" bench -m "$file" -p 0 -n 32 -r 3 -t "$THREADS" --json --no-bandwidth > "$WORK/$1.bench.json" || true
     fi
     echo "$name" >> "$WORK/rows.txt"
 }
@@ -96,6 +103,16 @@ for t in $CALIB_TYPES; do quant "hone $t + calib" --type "$t" --calib "$CALIB"; 
 for s in $SCHEMES; do
     if [[ $s == *:* ]]; then quant "hone scheme ${s%%:*} g${s#*:}" --scheme "${s%%:*}" --group "${s#*:}"
     else quant "hone scheme $s per channel" --scheme "$s"; fi
+done
+if [ -n "$CALIB_TYPES" ]; then
+    for s in $SCHEMES; do
+        if [[ $s == *:* ]]; then quant "hone scheme ${s%%:*} g${s#*:} + calib" --scheme "${s%%:*}" --group "${s#*:}" --calib "$CALIB"
+        else quant "hone scheme $s per channel + calib" --scheme "$s" --calib "$CALIB"; fi
+    done
+fi
+for b in ${MIX:-}; do
+    quant "hone mix $b bpw + calib" --type Q4_K_M --target-bpw "$b" --calib "$CALIB" --mp-text "$CALIB_TEXT" \
+        --mp-ctx 128 --mp-chunks 2
 done
 if [ -n "${EXTRA:-}" ]; then
     IFS=';' read -ra extras <<< "$EXTRA"
@@ -167,7 +184,12 @@ print("- **Calibration** (\"+ calib\"): `hone calibrate` over 8 chunks of 512 to
       "with imatrix, 40 x 512, are quoted in docs/quantize.md)."))
 print(f"- **bpw** = file bits / {base['n_params']/1e6:.1f} M parameters (metadata and the tied 49152 x 576 embedding "
       f"included). Textbook schemes (`--scheme`) are stored in hone's own tensor types (docs/formats.md): hone runs "
-      f"them, llama.cpp cannot load them.")
+      f"them, llama.cpp cannot load them. Their \"+ calib\" rows keep the formula and narrow each group's (or "
+      f"row's) range where the importance-weighted error says clipping an extreme weight pays.")
+if any(n.startswith("hone mix") for n, _, _, _ in rows):
+    print("- **hone mix B bpw + calib:** `--target-bpw B` with calibration: a type per weight matrix chosen by "
+          "measuring each matrix's effect on the output over `wiki.calib.raw` (docs/quantize.md), within B bits "
+          "per weight.")
 print(f"- **Decode:** `hone bench` tg32, {threads} thread(s), on a shared 2-core machine (noisy; compare loosely).")
 print(f"- llama.cpp rows: {'llama-quantize from ' + llama_bin if llama_bin else 'not run (no LLAMA_BIN)'}.")
 print("- Few chunks make the figures noisy (compare rows with each other, not with other protocols). The issue's "

@@ -36,15 +36,17 @@ typedef struct {
 static int candidates(int64_t nx, hone_type *c) {
     static const hone_type kq[] = {HONE_TYPE_Q2_K, HONE_TYPE_Q3_K, HONE_TYPE_Q4_K,
                                    HONE_TYPE_Q5_K, HONE_TYPE_Q6_K, HONE_TYPE_Q8_0};
-    /* IQ4_NL rather than Q4_0: the same size, a lower error on every tensor measured */
-    static const hone_type lq[] = {HONE_TYPE_IQ4_NL, HONE_TYPE_Q5_0, HONE_TYPE_Q8_0};
+    /* IQ4_NL rather than Q4_0: the same size, a lower error on every tensor measured. Q4_1 and Q5_1
+     * are there because the presets use them (Q5_1 is Q5_K's fallback): without them a preset could
+     * hold a type the planner cannot choose. In order of size (the planner starts at the first). */
+    static const hone_type lq[] = {HONE_TYPE_IQ4_NL, HONE_TYPE_Q4_1, HONE_TYPE_Q5_0, HONE_TYPE_Q5_1, HONE_TYPE_Q8_0};
     if (nx % 256 == 0) {
         memcpy(c, kq, sizeof kq);
         return 6;
     }
     if (nx % 32 == 0) {
         memcpy(c, lq, sizeof lq);
-        return 3;
+        return (int)(sizeof lq / sizeof lq[0]);
     }
     c[0] = HONE_TYPE_F16;
     return 1;

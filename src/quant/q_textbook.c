@@ -189,7 +189,61 @@ static void codes32(const hone_tb_layout *L, const float *x, float d, float m, u
     }
 }
 
-hone_status hone_tb_quantize_row(hone_type t, const float *src, void *dst, int64_t n) {
+/* Candidate k's grid of x[0..n), narrowed by alpha = 1 - k/50 (k mod 26: 1 down to 0.5): INT8 and
+ * LOG scale their end value by alpha; ASYM shrinks its range by alpha about its midpoint
+ * (k < 26), from the top (k < 52) or from the bottom, since a group's outlier is often on one side
+ * only. k = 0 is the textbook grid. Rounded to the stored half values. */
+#define TB_N_ALPHA 26
+static int tb_n_cand(const hone_tb_layout *L) { return L->kind == HONE_TB_ASYM ? 3 * TB_N_ALPHA : TB_N_ALPHA; }
+
+static void cand_params(const hone_tb_layout *L, const float *x, int64_t n, int k, float *d, float *m) {
+    grid_params(L, x, n, d, m);
+    const float alpha = 1.0f - 0.02f * (float)(k % TB_N_ALPHA);
+    if (k != 0) {
+        if (L->kind == HONE_TB_ASYM) {
+            const float range = *d * (float)((1 << L->bits) - 1), cut = (1.0f - alpha) * range;
+            const int side = k / TB_N_ALPHA; /* 0: both ends, 1: the top, 2: the bottom */
+            if (side == 0) *m += 0.5f * cut;
+            else if (side == 2) *m += cut;
+        }
+        *d *= alpha;
+    }
+    *d = hone_f16_to_f32(hone_f32_to_f16(*d));
+    *m = hone_f16_to_f32(hone_f32_to_f16(*m));
+}
+
+/* sum w (x - x')^2 over n (a multiple of 32) weights on the grid (d, m) as stored */
+static double grid_error(const hone_tb_layout *L, const float *x, const float *w, int64_t n, float d, float m) {
+    const float dv = L->kind == HONE_TB_LOG ? d * log_unit(L->bits) : d;
+    double e = 0.0;
+    for (int64_t k = 0; k < n; k += 32) {
+        uint8_t q[32];
+        codes32(L, x + k, d, m, q);
+        for (int j = 0; j < 32; j++) {
+            const double r = (double)x[k + j] - ((double)m + (double)dv * code_value(L, q[j]));
+            e += (double)w[k + j] * r * r;
+        }
+    }
+    return e;
+}
+
+/* The candidate grid with the least importance-weighted error for x[0..n) (the textbook grid when
+ * imp is NULL). Clipping a group's extreme weight buys finer steps for all the others; the
+ * importances say when that pays. */
+static int best_cand(const hone_tb_layout *L, const float *x, const float *imp, int64_t n) {
+    if (!imp) return 0;
+    int best = 0;
+    double best_e = INFINITY;
+    for (int k = 0; k < tb_n_cand(L); k++) {
+        float d, m;
+        cand_params(L, x, n, k, &d, &m);
+        const double e = grid_error(L, x, imp, n, d, m);
+        if (e < best_e) best_e = e, best = k;
+    }
+    return best;
+}
+
+hone_status hone_tb_quantize_row_weighted(hone_type t, const float *src, void *dst, int64_t n, const float *imp) {
     const hone_tb_layout *L = hone_tb_layout_of(t);
     if (!L) return hone_err(HONE_ERR_UNSUPPORTED, "quantize: type id %d is not a textbook type", (int)t);
     if (n < 0 || n % L->block != 0)
@@ -198,20 +252,26 @@ hone_status hone_tb_quantize_row(hone_type t, const float *src, void *dst, int64
     uint8_t *p = dst;
     const size_t bsize = (size_t)L->hdr + (size_t)(L->block / 32) * (size_t)L->chunk;
     float d = 0.0f, m = 0.0f;
-    if (L->group == 0) grid_params(L, src, n, &d, &m); /* per channel: one grid for the row */
+    if (L->group == 0) cand_params(L, src, n, best_cand(L, src, imp, n), &d, &m); /* one grid per row */
     for (int64_t b = 0; b < n / L->block; b++, p += bsize) {
         const float *x = src + b * L->block;
-        if (L->group != 0) grid_params(L, x, L->block, &d, &m);
+        if (L->group != 0) {
+            const float *w = imp ? imp + b * L->block : NULL;
+            cand_params(L, x, L->block, best_cand(L, x, w, L->block), &d, &m);
+        }
         f16_put(p, d);
         if (L->kind == HONE_TB_ASYM) f16_put(p + 2, m);
-        const float ds = f16_at(p), ms = L->kind == HONE_TB_ASYM ? f16_at(p + 2) : 0.0f;
         for (int k = 0; k < L->block / 32; k++) {
             uint8_t q[32];
-            codes32(L, x + 32 * k, ds, ms, q);
+            codes32(L, x + 32 * k, d, m, q);
             pack_chunk(q, L->bits, p + L->hdr + k * L->chunk);
         }
     }
     return HONE_OK;
+}
+
+hone_status hone_tb_quantize_row(hone_type t, const float *src, void *dst, int64_t n) {
+    return hone_tb_quantize_row_weighted(t, src, dst, n, NULL);
 }
 
 /* ---- dot product with Q8_0 activations (34-byte blocks: half d, 32 int8) ---- */

@@ -58,6 +58,10 @@ const hone_tb_layout *hone_tb_layout_of(hone_type t);
 int hone_tb_type(hone_tb_kind kind, int bits, int group);
 void hone_tb_dequantize_row(hone_type t, const void *src, float *dst, int64_t n);
 hone_status hone_tb_quantize_row(hone_type t, const float *src, void *dst, int64_t n);
+/* With importances (calibration): each grid (group, or row for CH types) narrowed by the factor in
+ * 1, 0.98, ..., 0.5 (ASYM: about the midpoint, from the top or from the bottom) with the least
+ * importance-weighted squared error; imp NULL: the textbook grid, as hone_tb_quantize_row. */
+hone_status hone_tb_quantize_row_weighted(hone_type t, const float *src, void *dst, int64_t n, const float *imp);
 /* Scalar reference dot product for textbook type t (NULL for other types). */
 typedef float (*hone_tb_dot_fn)(int64_t n, const void *w, const void *x);
 hone_tb_dot_fn hone_tb_dot_ref(hone_type t);

@@ -24,12 +24,12 @@
 /*
  * Quantise one row of n elements to type t. imp: n importance weights (>= 0), or NULL for the
  * default weights (hone_quant_default_weights). Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0 search their block
- * scales (q_search.c); IQ4_NL searches its scale (q_iq4nl.c). Without importances the K-quants are
- * their reference quantisers (which already search their sub-block scales, and match llama-quantize
- * byte for byte); with importances an importance-weighted quantiser (q_kquants_search.c; Q3_K..Q6_K)
- * competes with the reference block, and the super-block scale and min are refitted by weighted
- * least squares. With importances the symmetric types also try scales that clip a block's extreme
- * element. F32/F16/BF16 convert. Errors as hone_quantize_row.
+ * scales (q_search.c); IQ4_NL searches its scale (q_iq4nl.c). For the K-quants a weighted quantiser
+ * (q_kquants_search.c; Q3_K..Q6_K) competes with the reference block (llama-quantize's choices, byte
+ * for byte), and the super-block scale and min are refitted by weighted least squares; weights are
+ * the importances times sqrt(sigma^2 + x^2), or that alone without importances. With importances the
+ * symmetric types also try scales that clip a block's extreme element, and the textbook types narrow
+ * their grids (q_textbook.c). F32/F16/BF16 convert. Errors as hone_quantize_row.
  */
 hone_status hone_quantize_row_search(hone_type t, const float *src, void *dst, int64_t n, const float *imp);
 
