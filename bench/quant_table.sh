@@ -20,7 +20,7 @@
 #   CHUNKS     chunks of CTX tokens   (default 40)      CTX (default 512)
 #   THREADS    threads per command    (default 1)
 #   TYPES      rows without calibration
-#              (default: Q8_0 Q6_K Q5_K_M Q4_K_M Q4_1 Q4_0 IQ4_NL Q3_K_M Q2_K F16 BF16)
+#              (default: Q8_0 Q6_K Q5_K_M Q5_1 Q5_0 Q4_K_M Q4_1 Q4_0 IQ4_NL Q3_K_M Q2_K F16 BF16)
 #   CALIB_TYPES rows with calibration (default: TYPES less F16/BF16, which calibration cannot change)
 #   SCHEMES    textbook scheme rows as SCHEME[:GROUP] (default: every --scheme per output channel
 #              and per group of 32: int8 asym8 asym4 asym4:32 asym3:32 asym2:32 log4:32 log3:32),
@@ -45,7 +45,7 @@ CALIB_TEXT=${CALIB_TEXT:-$here/../shared/data/wikitext-2-raw/wiki.calib.raw}
 CHUNKS=${CHUNKS:-40}
 CTX=${CTX:-512}
 THREADS=${THREADS:-1}
-TYPES=${TYPES:-Q8_0 Q6_K Q5_K_M Q4_K_M Q4_1 Q4_0 IQ4_NL Q3_K_M Q2_K F16 BF16}
+TYPES=${TYPES:-Q8_0 Q6_K Q5_K_M Q5_1 Q5_0 Q4_K_M Q4_1 Q4_0 IQ4_NL Q3_K_M Q2_K F16 BF16}
 if [ -z "${CALIB_TYPES+x}" ]; then
     CALIB_TYPES=""
     for t in $TYPES; do case $t in F32 | F16 | BF16) ;; *) CALIB_TYPES="$CALIB_TYPES $t" ;; esac; done

@@ -20,7 +20,7 @@
 #include "quant/quant.h"
 #include "quant/quant_search.h"
 
-#define MAX_CAND 6
+#define MAX_CAND 12
 
 typedef struct {
     int64_t item;
@@ -33,16 +33,22 @@ typedef struct {
     int cur;
 } tinfo;
 
+/* Every type that fits the rows, in order of size (equal sizes: the K-quant first). Where two have
+ * the same size, or a larger one is not more exact, the planner keeps only the better (prune_dominated
+ * below), so a tensor is never offered a candidate that costs bits without lowering its error. The
+ * legacy types are there for rows of 256 too: the presets use them, and on a model stored on their
+ * grid (such as this repository's default, dequantised from Q4_1) they are nearly exact. F16 is the
+ * most exact choice (its products also keep the activations in float). */
 static int candidates(int64_t nx, hone_type *c) {
-    static const hone_type kq[] = {HONE_TYPE_Q2_K, HONE_TYPE_Q3_K, HONE_TYPE_Q4_K,
-                                   HONE_TYPE_Q5_K, HONE_TYPE_Q6_K, HONE_TYPE_Q8_0};
-    /* IQ4_NL rather than Q4_0: the same size, a lower error on every tensor measured. Q4_1 and Q5_1
-     * are there because the presets use them (Q5_1 is Q5_K's fallback): without them a preset could
-     * hold a type the planner cannot choose. In order of size (the planner starts at the first). */
-    static const hone_type lq[] = {HONE_TYPE_IQ4_NL, HONE_TYPE_Q4_1, HONE_TYPE_Q5_0, HONE_TYPE_Q5_1, HONE_TYPE_Q8_0};
+    static const hone_type kq[] = {HONE_TYPE_Q2_K, HONE_TYPE_Q3_K, HONE_TYPE_Q4_K, HONE_TYPE_IQ4_NL,
+                                   HONE_TYPE_Q4_1, HONE_TYPE_Q5_K, HONE_TYPE_Q5_0, HONE_TYPE_Q5_1,
+                                   HONE_TYPE_Q6_K, HONE_TYPE_Q8_0, HONE_TYPE_F16};
+    /* IQ4_NL rather than Q4_0: the same size, a lower error on every tensor measured */
+    static const hone_type lq[] = {HONE_TYPE_IQ4_NL, HONE_TYPE_Q4_1, HONE_TYPE_Q5_0,
+                                   HONE_TYPE_Q5_1,   HONE_TYPE_Q8_0, HONE_TYPE_F16};
     if (nx % 256 == 0) {
         memcpy(c, kq, sizeof kq);
-        return 6;
+        return (int)(sizeof kq / sizeof kq[0]);
     }
     if (nx % 32 == 0) {
         memcpy(c, lq, sizeof lq);
@@ -50,6 +56,25 @@ static int candidates(int64_t nx, hone_type *c) {
     }
     c[0] = HONE_TYPE_F16;
     return 1;
+}
+
+/* Keep candidate c only if its error is below that of every cheaper or equal-sized candidate kept:
+ * the greedy upgrades below then always buy a lower predicted loss with more bytes. The cheapest
+ * (the probe's type) always stays first. */
+static void prune_dominated(tinfo *t) {
+    int n = 0;
+    for (int c = 0; c < t->n_cand;) {
+        int best = c, e = c; /* the run of equal-sized candidates from c: its lowest error */
+        for (; e < t->n_cand && t->bytes[e] == t->bytes[c]; e++)
+            if (t->E[e] < t->E[best]) best = e;
+        if (c == 0) best = 0; /* the probe measured this one */
+        if (n == 0 || t->E[best] < t->E[n - 1]) {
+            t->cand[n] = t->cand[best], t->E[n] = t->E[best], t->bytes[n] = t->bytes[best];
+            n++;
+        }
+        c = e;
+    }
+    t->n_cand = n;
 }
 
 static hone_mat *mat_of(hone_model *m, const char *name) {
@@ -260,6 +285,7 @@ hone_status hone_mixprec_plan(const char *in_path, const gguf_file *f, hone_qpla
         *t->mat = saved;
         if (tied && t->mat == &m->tok_embd) m->output = saved;
         if (st) goto done;
+        prune_dominated(t);
     }
     if (p->progress) p->progress(p->user, nt, nt, NULL);
 

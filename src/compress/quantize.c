@@ -10,6 +10,7 @@
 #include "compress/quantize.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "core/status.h"
 #include "core/threadpool.h"
 #include "formats/gguf.h"
+#include "kernels/cpu/act_quant.h"
 #include "quant/quant.h"
 #include "quant/quant_search.h"
 
@@ -152,6 +154,101 @@ static hone_status read_plan(const char *path, hone_qplan_item *plan, int64_t n)
     return st;
 }
 
+/* ---- activation modes (--act) ---- */
+
+/* The P-th percentile of |a| from a calibration histogram (counts in bins of `step` octaves from
+ * 2^log2_min, the first bin also holding zeros, the last everything above): log-linear inside the
+ * bin that holds it, and never above the recorded max. */
+static float hist_percentile(const float *h, int nb, float log2_min, float step, double pct, float amax) {
+    double total = 0.0, cum = 0.0;
+    for (int b = 0; b < nb; b++) total += h[b];
+    const double target = pct / 100.0 * total;
+    for (int b = 0; total > 0.0 && b < nb; b++) {
+        if (h[b] <= 0.0f) continue;
+        if (cum + h[b] >= target) {
+            const float v = (float)exp2(log2_min + step * (b + (target - cum) / h[b]));
+            return v < amax ? v : amax;
+        }
+        cum += h[b];
+    }
+    return amax;
+}
+
+/* The static activation scale of weight tensor `name` (nx input channels) from the statistics
+ * file cf: A / 127, A = max_j in_max[j] (divided by AWQ's column multiplier, which scales the
+ * activations down by as much as it scales the weights up), or the clip-th percentile. */
+static hone_status static_scale(const gguf_file *cf, const char *name, int64_t nx, const float *col, double clip,
+                                float *scale) {
+    char key[300];
+    snprintf(key, sizeof key, "%s.in_max", name);
+    const gguf_tensor *mx = gguf_find_tensor(cf, key);
+    if (!mx)
+        return hone_err(HONE_ERR_INVALID_ARG, "%s: no activation statistics '%s' for tensor '%s' (int8-static needs "
+                        "them for every quantised weight matrix)", gguf_path(cf), key, name);
+    if (mx->type != HONE_TYPE_F32 || mx->n_dims != 1 || mx->ne[0] != nx)
+        return hone_err(HONE_ERR_FORMAT, "%s: tensor '%s' should be F32 [%lld]", gguf_path(cf), key, (long long)nx);
+    const float *m = mx->data;
+    float a = 0.0f;
+    for (int64_t j = 0; j < nx; j++) {
+        const float v = col ? m[j] / col[j] : m[j];
+        a = v > a ? v : a;
+    }
+    if (clip > 0.0) {
+        snprintf(key, sizeof key, "%s.in_hist", name);
+        const gguf_tensor *h = gguf_find_tensor(cf, key);
+        if (!h || h->type != HONE_TYPE_F32 || h->n_dims != 1 || h->ne[0] < 1)
+            return hone_err(HONE_ERR_FORMAT, "%s: --act-clip needs the F32 histogram '%s'", gguf_path(cf), key);
+        float lmin = -20.0f, step = 0.5f;
+        gguf_get_f32(cf, "hone.calib.hist_log2_min", &lmin);
+        gguf_get_f32(cf, "hone.calib.hist_log2_step", &step);
+        a = hist_percentile(h->data, (int)h->ne[0], lmin, step, clip, a);
+    }
+    if (!(a > 0.0f) || !isfinite(a))
+        return hone_err(HONE_ERR_INVALID_ARG, "%s: the activations of tensor '%s' were all zero (or not finite) in "
+                        "calibration: no static scale", gguf_path(cf), name);
+    *scale = a / 127.0f;
+    return HONE_OK;
+}
+
+static void append_note(hone_qplan_item *q, const char *what) {
+    const size_t k = strlen(q->note);
+    snprintf(q->note + k, sizeof q->note - k, "%s%s", k ? "; " : "", what);
+}
+
+/* Which weight matrices get the mode (scales[i] > 0 for static), notes for the float ones left
+ * alone. An untied token_embd.weight is only read row by row, never multiplied: skipped. */
+static hone_status act_plan(hone_quantize_result *r, const gguf_file *f, const hone_quantize_params *p,
+                            const hone_awq *awq, float *scales) {
+    gguf_file *cf = NULL;
+    hone_status st = HONE_OK;
+    if (r->act_mode == HONE_ACT_STATIC && (st = gguf_open(p->calib_path, true, &cf))) return st;
+    const bool untied = gguf_find_tensor(f, "output.weight") != NULL;
+    r->act_scale_min = INFINITY;
+    r->act_scale_max = 0.0f;
+    for (int64_t i = 0; !st && i < r->n_items; i++) {
+        hone_qplan_item *q = &r->plan[i];
+        if (!hone_qplan_is_weight_matrix(q->name, q->n_dims)) continue;
+        if (untied && strcmp(q->name, "token_embd.weight") == 0) continue;
+        if (!act_type_has_mode(q->convert ? q->to : q->from)) {
+            r->n_act_float++;
+            append_note(q, "float: no int8 activations");
+            continue;
+        }
+        r->n_act++;
+        if (r->act_mode != HONE_ACT_STATIC) continue;
+        st = static_scale(cf, q->name, q->ne[0], hone_awq_col_scale(awq, q->name), p->act_clip, &scales[i]);
+        if (!st) {
+            r->act_scale_min = scales[i] < r->act_scale_min ? scales[i] : r->act_scale_min;
+            r->act_scale_max = scales[i] > r->act_scale_max ? scales[i] : r->act_scale_max;
+        }
+    }
+    gguf_close(cf);
+    if (!st && r->n_act == 0)
+        st = hone_err(HONE_ERR_INVALID_ARG, "--act %s: no weight matrix has an integer type; float weights (F32, "
+                      "F16, BF16) multiply float activations, so there is nothing to quantise", p->act);
+    return st;
+}
+
 static hone_status fail(hone_quantize_result *r, hone_qstage stage, hone_status st) {
     r->stage = stage;
     return st;
@@ -167,6 +264,19 @@ hone_status hone_quantize_file(const char *in_path, const char *out_path, const 
         hone_status sst = hone_scheme_parse(p->scheme, p->group, &scheme);
         if (sst) return fail(r, HONE_QSTAGE_ARGS, sst);
     }
+    r->act_mode = p->act ? act_mode_parse(p->act) : HONE_ACT_DYNAMIC;
+    if (r->act_mode < 0)
+        return fail(r, HONE_QSTAGE_ARGS, hone_err(HONE_ERR_INVALID_ARG, "--act: unknown activation mode '%s' "
+                                                  "(int8-dynamic, int8-token, int8-static)", p->act));
+    if (p->act_clip != 0.0 && (r->act_mode != HONE_ACT_STATIC || !(p->act_clip > 0.0 && p->act_clip <= 100.0)))
+        return fail(r, HONE_QSTAGE_ARGS, hone_err(HONE_ERR_INVALID_ARG, "--act-clip %g: a percentile in (0, 100] for "
+                                                  "--act int8-static", p->act_clip));
+    if (r->act_mode == HONE_ACT_STATIC && !p->calib_path)
+        return fail(r, HONE_QSTAGE_ARGS, hone_err(HONE_ERR_INVALID_ARG, "--act int8-static needs --calib FILE (the "
+                                                  "fixed scales come from activation statistics: hone calibrate)"));
+    if (r->act_mode == HONE_ACT_STATIC && p->awq && p->act_clip > 0.0)
+        return fail(r, HONE_QSTAGE_ARGS, hone_err(HONE_ERR_INVALID_ARG, "--act-clip does not combine with --awq "
+                                                  "(the histogram is of the unscaled activations)"));
     const hone_qpreset *preset = hone_qpreset_find(p->scheme ? "F16" : p->type);
     if (!preset) return fail(r, HONE_QSTAGE_ARGS, hone_err(HONE_ERR_INVALID_ARG, "unknown type '%s'", p->type));
     r->preset = preset;
@@ -178,6 +288,7 @@ hone_status hone_quantize_file(const char *in_path, const char *out_path, const 
     threadpool *pool = NULL;
     uint8_t **bufs = NULL;
     float **rowbuf = NULL;
+    float *act_scales = NULL; /* per plan item: the static activation scale, 0 = none */
     hone_status st = gguf_open(in_path, true, &f);
     if (st) return fail(r, HONE_QSTAGE_INPUT, st);
     r->bytes_in = gguf_file_size(f);
@@ -254,6 +365,13 @@ hone_status hone_quantize_file(const char *in_path, const char *out_path, const 
         }
         r->awq_scaled = hone_awq_n_scaled(awq, &r->awq_groups);
     }
+    if (r->act_mode != HONE_ACT_DYNAMIC) {
+        if (!(act_scales = calloc((size_t)r->n_items + 1, sizeof *act_scales))) goto oom;
+        if ((st = act_plan(r, f, p, awq, act_scales))) {
+            r->stage = st == HONE_ERR_NOMEM ? HONE_QSTAGE_CONVERT : HONE_QSTAGE_ARGS;
+            goto done;
+        }
+    }
     if (p->plan_out && (st = write_plan(p->plan_out, r->plan, r->n_items))) {
         r->stage = HONE_QSTAGE_OUTPUT;
         goto done;
@@ -298,7 +416,17 @@ hone_status hone_quantize_file(const char *in_path, const char *out_path, const 
 
     /* metadata: everything from the input, with the file type of the preset */
     for (int64_t i = 0; i < gguf_n_kv(f); i++)
-        if ((st = gguf_writer_copy_kv(w, gguf_kv_at(f, i)))) goto out_fail;
+        if (strncmp(gguf_kv_at(f, i)->key, "hone.act.", 9) != 0 && (st = gguf_writer_copy_kv(w, gguf_kv_at(f, i))))
+            goto out_fail;
+    if (r->act_mode != HONE_ACT_DYNAMIC) {
+        if ((st = gguf_writer_set_str(w, HONE_ACT_KEY_MODE, act_mode_name(r->act_mode)))) goto out_fail;
+        for (int64_t i = 0; i < r->n_items; i++) {
+            if (!(act_scales[i] > 0.0f)) continue;
+            char key[300];
+            snprintf(key, sizeof key, "%s%s", HONE_ACT_KEY_SCALE_PREFIX, r->plan[i].name);
+            if ((st = gguf_writer_set_f32(w, key, act_scales[i]))) goto out_fail;
+        }
+    }
     if ((st = gguf_writer_set_u32(w, "general.file_type", preset->ftype))) goto out_fail;
     if ((st = gguf_writer_set_u32(w, "general.quantization_version", 2))) goto out_fail;
     if (p->scheme) { /* provenance: which textbook scheme made hone's own tensor types */
@@ -364,6 +492,7 @@ done:
     if (rowbuf)
         for (int k = 0; k < threadpool_size(pool); k++) free(rowbuf[k]);
     free(rowbuf);
+    free(act_scales);
     threadpool_free(pool);
     gguf_writer_free(w);
     hone_calib_free(calib);

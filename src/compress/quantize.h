@@ -8,6 +8,13 @@
  * through the GGUF writer, which goes to a temporary name and renames it into place: a failure
  * never leaves a partial output file.
  *
+ * Activation modes (--act, kernels/cpu/act_quant.h): "int8-token" and "int8-static" are recorded in
+ * the output's metadata (hone.act.mode; for static one f32 key hone.act.scale.<tensor> per weight
+ * matrix with a quantised type, A / 127 where A is the calibration's max |a| over the matrix's
+ * input channels, or with act_clip the act_clip-th percentile of |a| from the histogram). Float
+ * weight matrices have no int8 activations and are left alone. An input's own hone.act.* keys are
+ * never copied: the output's mode is the one asked for (absent = int8-dynamic).
+ *
  * Ownership: the result holds the plan (free with hone_quantize_result_free).
  */
 #ifndef HONE_COMPRESS_QUANTIZE_H
@@ -43,6 +50,8 @@ typedef struct {
     void *user;
     double max_kld;          /* > 0 (instead of target_bpw): cheapest measured mix with predicted KLD <= this */
     bool awq;                /* with calib_path: AWQ-style per-channel scaling folded into the norms (awq.h) */
+    const char *act;         /* activation mode name (act_quant.h) or NULL = int8-dynamic */
+    double act_clip;         /* int8-static: percentile of |a| (0 < P <= 100) instead of the max; 0 = max */
 } hone_quantize_params;
 
 /* Where a failure happened, so the CLI can pick its exit code. */
@@ -64,6 +73,9 @@ typedef struct {
                             * not) */  /* with target_bpw: the planner's predicted KLD */
     hone_qstage stage;     /* on failure: where */
     int awq_groups, awq_scaled; /* --awq: tensor groups considered / scaled (alpha > 0) */
+    int act_mode;          /* the activation mode written (hone_act_mode) */
+    int n_act, n_act_float; /* weight matrices given the mode / left alone as float */
+    float act_scale_min, act_scale_max; /* int8-static: range of the scales written */
 } hone_quantize_result;
 
 hone_quantize_params hone_quantize_default_params(void);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "kernels/cpu/act_quant.h"
 #include "kernels/cpu/attn_avx2.h"
 #include "kernels/cpu/attn_q8.h"
 #include "kernels/cpu/ops_avx2.h"
@@ -54,6 +55,36 @@ static const gguf_tensor *find_tensor(const hone_model *m, char *name, size_t ca
     return gguf_find_tensor(m->file, name);
 }
 
+/* The activation mode of a weight matrix from the file's keys (act_quant.h). A static matrix
+ * whose scale key is absent gets scale 0: the model loader refuses that for the matrices the
+ * forward pass multiplies (an untied token_embd.weight is only read row by row and needs none). */
+static hone_status act_setup(const hone_model *m, const char *name, hone_mat *out) {
+    out->act_mode = HONE_ACT_DYNAMIC;
+    out->act_scale = 0.0f;
+    const gguf_kv *kv = gguf_find_kv(m->file, HONE_ACT_KEY_MODE);
+    if (!kv) return HONE_OK;
+    const int mode = kv->val.type == GGUF_TYPE_STRING ? act_mode_parse(kv->val.str.s) : -1;
+    if (mode < 0)
+        return hone_err(HONE_ERR_FORMAT, "%s: key '%s' should be one of the strings int8-dynamic, int8-token, "
+                        "int8-static", gguf_path(m->file), HONE_ACT_KEY_MODE);
+    if (!act_type_has_mode(out->type)) return HONE_OK; /* float weights: float activations */
+    out->act_mode = (uint8_t)mode;
+    if (mode != HONE_ACT_STATIC) return HONE_OK;
+    char key[200];
+    snprintf(key, sizeof key, "%s%s", HONE_ACT_KEY_SCALE_PREFIX, name);
+    float s;
+    hone_status st = gguf_get_f32(m->file, key, &s);
+    if (st == HONE_ERR_NOT_FOUND) return HONE_OK;
+    if (st) return hone_err_prefix(st, "%s: ", gguf_path(m->file));
+    /* Q8_0/Q8_1 store the scale in half precision: one that rounds to zero would zero the input */
+    const hone_type vdt = hone_type_get(out->type)->vec_dot_type;
+    if (!isfinite(s) || s <= 0.0f || (vdt != HONE_TYPE_Q8_K && hone_f16_to_f32(hone_f32_to_f16(s)) == 0.0f))
+        return hone_err(HONE_ERR_FORMAT, "%s: key '%s' = %g: a static activation scale must be finite, positive "
+                        "and representable in half precision", gguf_path(m->file), key, (double)s);
+    out->act_scale = s;
+    return HONE_OK;
+}
+
 static hone_status check_mat(const hone_model *m, const gguf_tensor *t, const char *name, int64_t n_in, int64_t n_out,
                              hone_mat *out) {
     const hone_type_info *ti = hone_type_get(t->type);
@@ -69,7 +100,7 @@ static hone_status check_mat(const hone_model *m, const gguf_tensor *t, const ch
     out->n_in = n_in;
     out->n_out = n_out;
     out->row_bytes = hone_row_size(t->type, n_in);
-    return HONE_OK;
+    return act_setup(m, name, out);
 }
 
 hone_status blk_mat(const hone_model *m, hone_mat *out, int64_t n_in, int64_t n_out, const char *fmt, int il) {
@@ -188,13 +219,12 @@ static void swiglu_worker(void *ctx, int ith, int nth) {
 
 void blk_linear(hone_fwd_state *st, int n, const hone_mat *const *mats, const float *const *bias, float *const *outs,
                 const float *x, int T) {
-    int quantised_as = -1;
+    const hone_mat *quantised_for = NULL;
     for (int i = 0; i < n; i++) {
         const hone_mat *w = mats[i];
-        const int vdt = (int)hone_type_get(w->type)->vec_dot_type;
-        if (vdt != quantised_as) {
-            matmul_quantize_act(st->pool, w->type, x, w->n_in, T, st->xq);
-            quantised_as = vdt;
+        if (!quantised_for || !matmul_same_act(quantised_for, w)) {
+            matmul_quantize_act_mat(st->pool, w, x, T, st->xq);
+            quantised_for = w;
         }
         matmul(st->pool, w, st->xq, T, outs[i]);
         if (bias && bias[i])
@@ -369,10 +399,10 @@ static void rows_matmul(const hone_mat *w, const float *bias, const void *xq, fl
 }
 
 static void norm_quantize(const hone_model *m, hone_fwd_state *st, float *xn, void *xq, const float *w,
-                          hone_type wtype) {
+                          const hone_mat *mat) {
     const int n = m->hp.n_embd;
     op_rmsnorm(xn, st->x, w, n, m->hp.rms_eps);
-    matmul_quantize_act(NULL, wtype, xn, n, 1, xq);
+    matmul_quantize_act_mat(NULL, mat, xn, 1, xq);
 }
 
 /* The activation rows a thread quantises into: its own when the session's scratch (sized for
@@ -409,24 +439,24 @@ static void decode_layer_worker(void *ctx, int ith, int nth) {
         }                                      \
     } while (0)
 
-    EACH_OR_SERIAL(norm_quantize(j->m, st, ar.xn, xq, L->attn_norm, L->wq.type));
+    EACH_OR_SERIAL(norm_quantize(j->m, st, ar.xn, xq, L->attn_norm, &L->wq));
     rows_matmul(&L->wq, L->bq, xq, st->q, 4, ith, nth, &b, &e);
     rows_matmul(&L->wk, L->bk, xq, st->kx, 4, ith, nth, &b, &e);
     rows_matmul(&L->wv, L->bv, xq, st->vx, 4, ith, nth, &b, &e);
     threadpool_barrier(pool);
     attn_worker(&j->attn, ith, nth); /* RoPE + store, barrier, attention */
     threadpool_barrier(pool);
-    EACH_OR_SERIAL(matmul_quantize_act(NULL, L->wo.type, st->att, L->wo.n_in, 1, xq));
+    EACH_OR_SERIAL(matmul_quantize_act_mat(NULL, &L->wo, st->att, 1, xq));
     rows_matmul(&L->wo, NULL, xq, st->tmp, 4, ith, nth, &b, &e);
     if (e > b) op_add(st->x + b, st->tmp + b, (int)(e - b));
     threadpool_barrier(pool);
-    EACH_OR_SERIAL(norm_quantize(j->m, st, ar.xn, xq, L->ffn_norm, L->w_gate.type));
+    EACH_OR_SERIAL(norm_quantize(j->m, st, ar.xn, xq, L->ffn_norm, &L->w_gate));
     /* sixteen-aligned parts: see swiglu_worker */
     rows_matmul(&L->w_gate, NULL, xq, st->gate, 16, ith, nth, &b, &e);
     rows_matmul(&L->w_up, NULL, xq, st->up, 16, ith, nth, &b, &e);
     if (e > b) swiglu(st->gate + b, st->gate + b, st->up + b, (int)(e - b));
     threadpool_barrier(pool);
-    EACH_OR_SERIAL(matmul_quantize_act(NULL, L->w_down.type, st->gate, L->w_down.n_in, 1, xq));
+    EACH_OR_SERIAL(matmul_quantize_act_mat(NULL, &L->w_down, st->gate, 1, xq));
     rows_matmul(&L->w_down, NULL, xq, st->tmp, 4, ith, nth, &b, &e);
     if (e > b) op_add(st->x + b, st->tmp + b, (int)(e - b));
 #undef EACH_OR_SERIAL
@@ -443,8 +473,9 @@ static void decode_layer_worker(void *ctx, int ith, int nth) {
  * waiting was a large share. */
 
 /* norm (when w) and quantisation of this thread's share of the batch's rows */
-static void batch_norm_quantize(const layer_job *j, const float *x, const float *w, hone_type wtype, int64_t n,
-                                int ith, int nth) {
+static void batch_norm_quantize(const layer_job *j, const float *x, const float *w, const hone_mat *mat, int ith,
+                                int nth) {
+    const int64_t n = mat->n_in;
     hone_fwd_state *st = j->st;
     long tb, te;
     threadpool_split(j->attn.T, ith, nth, &tb, &te);
@@ -454,8 +485,8 @@ static void batch_norm_quantize(const layer_job *j, const float *x, const float 
         for (long t = tb; t < te; t++) op_rmsnorm(st->xn + t * n, x + t * n, w, (int)n, j->m->hp.rms_eps);
         src = st->xn;
     }
-    const size_t row = matmul_act_bytes(wtype, n, 1);
-    matmul_quantize_act(NULL, wtype, src + tb * n, n, (int)(te - tb), (char *)st->xq + (size_t)tb * row);
+    const size_t row = matmul_act_bytes(mat->type, n, 1);
+    matmul_quantize_act_mat(NULL, mat, src + tb * n, (int)(te - tb), (char *)st->xq + (size_t)tb * row);
 }
 
 /* rows [b, e) of w for all T tokens, plus bias */
@@ -476,7 +507,7 @@ static void batch_layer_worker(void *ctx, int ith, int nth) {
     const int T = j->attn.T, n = j->m->hp.n_embd, n_ff = j->m->hp.n_ff;
     long b, e;
 
-    batch_norm_quantize(j, st->x, L->attn_norm, L->wq.type, n, ith, nth);
+    batch_norm_quantize(j, st->x, L->attn_norm, &L->wq, ith, nth);
     threadpool_barrier(pool);
     batch_rows(&L->wq, L->bq, st->xq, st->q, T, 4, ith, nth, &b, &e);
     batch_rows(&L->wk, L->bk, st->xq, st->kx, T, 4, ith, nth, &b, &e);
@@ -484,12 +515,12 @@ static void batch_layer_worker(void *ctx, int ith, int nth) {
     threadpool_barrier(pool);
     attn_worker(&j->attn, ith, nth); /* RoPE + store, barrier, attention */
     threadpool_barrier(pool);
-    batch_norm_quantize(j, st->att, NULL, L->wo.type, L->wo.n_in, ith, nth);
+    batch_norm_quantize(j, st->att, NULL, &L->wo, ith, nth);
     threadpool_barrier(pool);
     batch_rows(&L->wo, NULL, st->xq, st->tmp, T, 4, ith, nth, &b, &e);
     for (int t = 0; e > b && t < T; t++) op_add(st->x + (int64_t)t * n + b, st->tmp + (int64_t)t * n + b, (int)(e - b));
     threadpool_barrier(pool);
-    batch_norm_quantize(j, st->x, L->ffn_norm, L->w_gate.type, n, ith, nth);
+    batch_norm_quantize(j, st->x, L->ffn_norm, &L->w_gate, ith, nth);
     threadpool_barrier(pool);
     /* sixteen-aligned parts: see swiglu_worker */
     batch_rows(&L->w_gate, NULL, st->xq, st->gate, T, 16, ith, nth, &b, &e);
@@ -498,21 +529,22 @@ static void batch_layer_worker(void *ctx, int ith, int nth) {
         swiglu(st->gate + (int64_t)t * n_ff + b, st->gate + (int64_t)t * n_ff + b, st->up + (int64_t)t * n_ff + b,
                (int)(e - b));
     threadpool_barrier(pool);
-    batch_norm_quantize(j, st->gate, NULL, L->w_down.type, n_ff, ith, nth);
+    batch_norm_quantize(j, st->gate, NULL, &L->w_down, ith, nth);
     threadpool_barrier(pool);
     batch_rows(&L->w_down, NULL, st->xq, st->tmp, T, 4, ith, nth, &b, &e);
     for (int t = 0; e > b && t < T; t++) op_add(st->x + (int64_t)t * n + b, st->tmp + (int64_t)t * n + b, (int)(e - b));
 }
 
-static hone_type vec_dot_type(const hone_mat *w) { return hone_type_get((uint32_t)w->type)->vec_dot_type; }
+/* Q, K and V (gate and up) can share one quantised input: same activation type, mode and scale */
+static bool shared_inputs(const hone_layer *L) {
+    return matmul_same_act(&L->wq, &L->wk) && matmul_same_act(&L->wq, &L->wv) && matmul_same_act(&L->w_gate, &L->w_up);
+}
 
 bool blk_decode_layer(const hone_model *m, hone_fwd_state *st, const hone_layer *L, int il,
                       const hone_fwd_token *tok) {
     /* one quantised copy of the input serves Q, K and V (and gate and up) only when they share an
      * activation type; otherwise the general path quantises once per type */
-    if (vec_dot_type(&L->wk) != vec_dot_type(&L->wq) || vec_dot_type(&L->wv) != vec_dot_type(&L->wq) ||
-        vec_dot_type(&L->w_up) != vec_dot_type(&L->w_gate) || L->w_gate.n_out != L->w_up.n_out)
-        return false;
+    if (!shared_inputs(L) || L->w_gate.n_out != L->w_up.n_out) return false;
     layer_job j = {m, st, L, tok, {m, st, tok, 1, il}};
     threadpool_run(st->pool, decode_layer_worker, &j);
     return true;
@@ -522,9 +554,8 @@ bool blk_batch_layer(const hone_model *m, hone_fwd_state *st, const hone_layer *
                      int T) {
     /* the steps share one quantised input per group, and biases only on Q, K, V, like the decode
      * layer; other shapes take the general path */
-    if (vec_dot_type(&L->wk) != vec_dot_type(&L->wq) || vec_dot_type(&L->wv) != vec_dot_type(&L->wq) ||
-        vec_dot_type(&L->w_up) != vec_dot_type(&L->w_gate) || L->w_gate.n_out != L->w_up.n_out ||
-        L->wo.n_out != m->hp.n_embd || L->w_down.n_out != m->hp.n_embd)
+    if (!shared_inputs(L) || L->w_gate.n_out != L->w_up.n_out || L->wo.n_out != m->hp.n_embd ||
+        L->w_down.n_out != m->hp.n_embd)
         return false;
     layer_job j = {m, st, L, toks, {m, st, toks, T, il}};
     threadpool_run(st->pool, batch_layer_worker, &j);

@@ -3,13 +3,16 @@
  *
  * Loading opens the GGUF (mmapped), builds the vocabulary, finds the
  * architecture named by general.architecture and lets it bind its tensors.
- * Weights are never copied: hone_mat views point into the mapping.
+ * Weights are never copied: hone_mat views point into the mapping. The matrices' activation
+ * modes (hone.act.* keys, see kernels/cpu/act_quant.h) are read while binding and checked here
+ * once the architecture has bound them all.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/status.h"
+#include "kernels/cpu/act_quant.h"
 #include "model/model.h"
 
 hone_model_params hone_model_default_params(void) {
@@ -34,6 +37,47 @@ static void describe(hone_model *m) {
     const hone_type_info *ti = hone_type_get((uint32_t)best);
     snprintf(m->desc, sizeof m->desc, "%s %.0fM %s", m->arch ? m->arch->name : "vocab", params / 1e6,
              ti ? ti->name : "?");
+}
+
+/* The tensor a bound matrix views (found by its data), for messages. */
+static const char *mat_name(const hone_model *m, const hone_mat *w) {
+    for (int64_t i = 0; i < gguf_n_tensors(m->file); i++)
+        if (gguf_tensor_at(m->file, i)->data == w->data) return gguf_tensor_at(m->file, i)->name;
+    return "?";
+}
+
+static hone_status act_missing(const hone_model *m, const hone_mat *w) {
+    if (!w->data || w->act_mode != HONE_ACT_STATIC || w->act_scale > 0.0f) return HONE_OK;
+    return hone_err(HONE_ERR_FORMAT, "%s: activations are %s but key '%s%s' (the scale of tensor '%s') is missing",
+                    gguf_path(m->file), act_mode_name(HONE_ACT_STATIC), HONE_ACT_KEY_SCALE_PREFIX, mat_name(m, w),
+                    mat_name(m, w));
+}
+
+/* Matrices that take the same input share one quantised copy of it in the forward pass, so their
+ * modes and static scales must agree (calibration gives them equal statistics). */
+static hone_status act_same(const hone_model *m, const hone_mat *a, const hone_mat *b) {
+    if (!a->data || !b->data || !act_type_has_mode(a->type) || !act_type_has_mode(b->type)) return HONE_OK;
+    if (a->act_mode == b->act_mode && a->act_scale == b->act_scale) return HONE_OK;
+    return hone_err(HONE_ERR_FORMAT, "%s: tensors '%s' and '%s' take the same input but have different activation "
+                    "scales (%g and %g)", gguf_path(m->file), mat_name(m, a), mat_name(m, b), (double)a->act_scale,
+                    (double)b->act_scale);
+}
+
+static hone_status act_check(hone_model *m) {
+    if (m->output.data != m->tok_embd.data) { /* an untied embedding is only read row by row */
+        m->tok_embd.act_mode = HONE_ACT_DYNAMIC;
+        m->tok_embd.act_scale = 0.0f;
+    }
+    hone_status st = act_missing(m, &m->output);
+    for (int il = 0; !st && il < m->hp.n_layer; il++) {
+        const hone_layer *L = &m->layers[il];
+        const hone_mat *mats[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+        for (int i = 0; !st && i < 7; i++) st = act_missing(m, mats[i]);
+        if (!st) st = act_same(m, &L->wq, &L->wk);
+        if (!st) st = act_same(m, &L->wq, &L->wv);
+        if (!st) st = act_same(m, &L->w_gate, &L->w_up);
+    }
+    return st;
 }
 
 hone_status hone_model_load(const char *path, const hone_model_params *params, hone_model **out) {
@@ -62,6 +106,7 @@ hone_status hone_model_load(const char *path, const hone_model_params *params, h
             goto fail;
         }
         if ((st = m->arch->bind(m))) goto fail;
+        if (m->layers && (st = act_check(m))) goto fail;
         if (m->hp.n_vocab != vocab_n_tokens(m->vocab)) {
             st = hone_err(HONE_ERR_FORMAT, "%s: the embedding has %d rows but the vocabulary %d tokens", path,
                           m->hp.n_vocab, vocab_n_tokens(m->vocab));

@@ -351,7 +351,7 @@ static void test_matmul(threadpool *pool, hone_type t) {
     for (int i = 0; i < T * N_IN; i++) x[i] = frand() * 3.0f;
     const size_t rb = hone_row_size(t, N_IN);
     for (int r = 0; r < N_OUT; r++) CHECK(hone_quantize_row(t, w + r * N_IN, wq + r * rb, N_IN) == HONE_OK);
-    const hone_mat m = {wq, t, N_IN, N_OUT, rb};
+    const hone_mat m = {wq, t, N_IN, N_OUT, rb, 0, 0.0f};
     CHECK(matmul_act_bytes(t, N_IN, T) <= sizeof xq);
     matmul_quantize_act(pool, t, x, N_IN, T, xq);
     matmul(pool, &m, xq, T, out);

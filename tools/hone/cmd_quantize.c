@@ -4,7 +4,8 @@
  * The work is hone_quantize_file (src/compress/quantize.c); this file parses options, prints the
  * plan (grouped: one line per tensor role and target type, fallbacks and rule changes with their
  * reason), a progress bar on stderr when it is a terminal, and the summary (or one JSON object
- * with --json on stdout).
+ * with --json on stdout). --act records how activations are quantised (per block, per token, or
+ * one static scale per matrix from --calib; docs/quantize.md).
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -16,6 +17,7 @@
 
 #include "cli.h"
 #include "compress/quantize.h"
+#include "kernels/cpu/act_quant.h"
 
 static const char *CMD = "quantize";
 
@@ -106,6 +108,15 @@ static int print_json(const hone_quantize_result *r, const char *in, const char 
     cJSON_AddNumberToObject(root, "seconds", r->seconds);
     if (r->predicted_kld > 0) cJSON_AddNumberToObject(root, "predicted_kld", r->predicted_kld);
     if (r->nominal_bpw > 0) cJSON_AddNumberToObject(root, "nominal_bpw", r->nominal_bpw);
+    cJSON_AddStringToObject(root, "act", act_mode_name(r->act_mode));
+    if (r->act_mode) {
+        cJSON_AddNumberToObject(root, "act_matrices", r->n_act);
+        cJSON_AddNumberToObject(root, "act_float_matrices", r->n_act_float);
+    }
+    if (r->act_mode == HONE_ACT_STATIC) {
+        cJSON_AddNumberToObject(root, "act_scale_min", r->act_scale_min);
+        cJSON_AddNumberToObject(root, "act_scale_max", r->act_scale_max);
+    }
     int n_fallback = 0;
     cJSON *ts = cJSON_AddArrayToObject(root, "tensors");
     for (int64_t i = 0; i < r->n_items; i++) {
@@ -146,7 +157,7 @@ static int parse_type_opt(const char *opt, const char *v, int *out) {
 int cmd_quantize(int argc, char **argv) {
     hone_quantize_params p = hone_quantize_default_params();
     const char *type = NULL, *out_type = NULL, *emb_type = NULL, *mp_text = NULL;
-    float target_bpw = 0.0f, max_kld = 0.0f;
+    float target_bpw = 0.0f, max_kld = 0.0f, act_clip = 0.0f;
     bool json = false, quiet = false;
     const cli_opt opts[] = {
         {"type", 0, CLI_STR, &type, 0, 0, "T", "target type or preset (see above)"},
@@ -162,6 +173,10 @@ int cmd_quantize(int argc, char **argv) {
          "textbook scheme (int8 asym8 asym4 asym3 asym2 log4 log3) in hone's own tensor types"},
         {"group", 0, CLI_INT, &p.group, 0, 1 << 20, "G",
          "--scheme group size: 32, 64, 128 (default 0: per output channel)"},
+        {"act", 0, CLI_STR, &p.act, 0, 0, "MODE",
+         "activation quantisation: int8-dynamic (default, per block), int8-token, int8-static (needs --calib)"},
+        {"act-clip", 0, CLI_FLOAT, &act_clip, 1e-3, 100, "P",
+         "int8-static: scale from the P-th percentile of |a| (e.g. 99.99) instead of the max"},
         {"reference", 0, CLI_FLAG, &p.reference, 0, 0, NULL, "plain round-to-nearest quantisers (no scale search)"},
         {"target-bpw", 0, CLI_FLOAT, &target_bpw, 1, 32, "B",
          "mixed precision: per-tensor types measured on --mp-text, file within B bits per weight"},
@@ -213,6 +228,7 @@ int cmd_quantize(int argc, char **argv) {
     if (!quiet && isatty(STDERR_FILENO)) p.progress = progress;
     char *mp = NULL;
     p.target_bpw = target_bpw;
+    p.act_clip = act_clip;
     p.max_kld = max_kld;
     if (p.target_bpw > 0 && p.max_kld > 0)
         return cli_error(CMD, CLI_EXIT_USAGE, "--target-bpw and --max-kld exclude each other (give one target)");
@@ -253,6 +269,14 @@ int cmd_quantize(int argc, char **argv) {
         if (p.scheme)
             fprintf(stderr, "hone quantize: textbook scheme %s: weight matrices in hone's own types (llama.cpp cannot "
                             "load this file), tensors %.3f bits per weight\n", p.scheme, r.nominal_bpw);
+        if (r.act_mode)
+            fprintf(stderr, "hone quantize: activations %s for %d weight matrices%s%s\n", act_mode_name(r.act_mode), r.n_act,
+                    r.n_act_float ? " (float matrices keep float activations)" : "",
+                    r.act_mode == HONE_ACT_STATIC ? " (static scales from --calib)" : "");
+        if (r.act_mode == HONE_ACT_STATIC)
+            fprintf(stderr, "hone quantize: static activation scales %.4g .. %.4g (max |a| %.4g .. %.4g%s)\n",
+                    r.act_scale_min, r.act_scale_max, 127.0 * r.act_scale_min, 127.0 * r.act_scale_max,
+                    p.act_clip > 0 ? ", clipped at the percentile" : "");
         if (p.target_bpw > 0)
             fprintf(stderr, "hone quantize: mixed precision for %.3f bpw: predicted mean KLD %.4f (sum of per-tensor "
                             "predictions)\n", p.target_bpw, r.predicted_kld);

@@ -7,6 +7,7 @@
  */
 #include "kernels/cpu/matmul.h"
 
+#include "kernels/cpu/act_quant.h"
 #include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/quant_avx2.h"
 #include "quant/quant.h"
@@ -19,6 +20,8 @@ size_t matmul_act_bytes(hone_type wtype, int64_t n_in, int T) {
 typedef struct {
     hone_type vdt;
     hone_quant_row_fn fast; /* AVX2 row quantiser (same bits), or NULL */
+    int mode;               /* hone_act_mode */
+    float scale;            /* HONE_ACT_STATIC */
     const float *x;
     int64_t n_in;
     int T;
@@ -34,20 +37,43 @@ static void quant_worker(void *ctx, int ith, int nth) {
         if (j->fast)
             j->fast(j->x + t * j->n_in, j->xq + t * j->row, j->n_in);
         else
-            hone_quantize_row(j->vdt, j->x + t * j->n_in, j->xq + t * j->row, j->n_in);
+            act_quantize_row(j->vdt, j->mode, j->scale, j->x + t * j->n_in, j->xq + t * j->row, j->n_in);
     }
 }
 
-void matmul_quantize_act(threadpool *p, hone_type wtype, const float *x, int64_t n_in, int T, void *xq) {
-    quant_job j = {hone_type_get((uint32_t)wtype)->vec_dot_type, NULL, x, n_in, T, xq, 0};
+static void quantize_act(threadpool *p, hone_type wtype, int mode, float scale, const float *x, int64_t n_in, int T,
+                         void *xq) {
+    quant_job j = {hone_type_get((uint32_t)wtype)->vec_dot_type, NULL, 0, 0.0f, x, n_in, T, xq, 0};
+    if (act_type_has_mode(wtype)) {
+        j.mode = mode;
+        j.scale = scale;
+    }
     const kernel_level lvl = kernel_cpu_level();
-    if (lvl == KERNEL_CPU_AVX2 || lvl == KERNEL_CPU_AVX512) j.fast = kernel_quant_row_avx2(j.vdt);
+    /* the AVX2 quantisers are the per-block (dynamic) ones */
+    if (j.mode == HONE_ACT_DYNAMIC && (lvl == KERNEL_CPU_AVX2 || lvl == KERNEL_CPU_AVX512))
+        j.fast = kernel_quant_row_avx2(j.vdt);
     j.row = hone_row_size(j.vdt, n_in);
     if (T == 1 || p == NULL) { /* no pool: the caller's thread does it all */
         quant_worker(&j, 0, 1);
         return;
     }
     threadpool_run(p, quant_worker, &j);
+}
+
+void matmul_quantize_act(threadpool *p, hone_type wtype, const float *x, int64_t n_in, int T, void *xq) {
+    quantize_act(p, wtype, HONE_ACT_DYNAMIC, 0.0f, x, n_in, T, xq);
+}
+
+void matmul_quantize_act_mat(threadpool *p, const hone_mat *w, const float *x, int T, void *xq) {
+    quantize_act(p, w->type, w->act_mode, w->act_scale, x, w->n_in, T, xq);
+}
+
+/* Float weights have no int8 activations, so their mode fields do not matter. */
+bool matmul_same_act(const hone_mat *a, const hone_mat *b) {
+    const hone_type va = hone_type_get((uint32_t)a->type)->vec_dot_type;
+    if (va != hone_type_get((uint32_t)b->type)->vec_dot_type || a->n_in != b->n_in) return false;
+    if (!act_type_has_mode(a->type)) return true;
+    return a->act_mode == b->act_mode && (a->act_mode != HONE_ACT_STATIC || a->act_scale == b->act_scale);
 }
 
 typedef struct {
