@@ -60,7 +60,7 @@ static int candidates(int64_t nx, hone_type *c) {
 
 /* Keep candidate c only if its error is below that of every cheaper or equal-sized candidate kept:
  * the greedy upgrades below then always buy a lower predicted loss with more bytes. The cheapest
- * (the probe's type) always stays first. */
+ * (the probe's type) always stays first, F16 always last. */
 static void prune_dominated(tinfo *t) {
     int n = 0;
     for (int c = 0; c < t->n_cand;) {
@@ -68,7 +68,9 @@ static void prune_dominated(tinfo *t) {
         for (; e < t->n_cand && t->bytes[e] == t->bytes[c]; e++)
             if (t->E[e] < t->E[best]) best = e;
         if (c == 0) best = 0; /* the probe measured this one */
-        if (n == 0 || t->E[best] < t->E[n - 1]) {
+        /* F16 stays whatever its weight error: it also keeps the activations in float, which the
+         * error does not show (see the spending of leftover bytes below) */
+        if (n == 0 || t->E[best] < t->E[n - 1] || t->cand[best] == HONE_TYPE_F16) {
             t->cand[n] = t->cand[best], t->E[n] = t->E[best], t->bytes[n] = t->bytes[best];
             n++;
         }
@@ -315,6 +317,27 @@ hone_status hone_mixprec_plan(const char *in_path, const gguf_file *f, hone_qpla
         if (bk < 0) break;
         used += (double)ti[bk].bytes[bc] - (double)ti[bk].bytes[ti[bk].cur];
         ti[bk].cur = bc;
+    }
+    /* Budget left once no upgrade is predicted to help: the prediction sees weight error only, so a
+     * tensor whose weights are already exact (predicted loss 0) still loses what rounding its
+     * activations to int8 costs, which only its most exact candidate (F16: float activations)
+     * removes. Spend what is left there, the most sensitive tensors (measured probe KLD per extra
+     * byte) first. On a model stored on a quantised grid (the default model, dequantised from
+     * Q4_1) the greedy stops at that grid with most of the budget unspent. */
+    while (!by_kld) {
+        int bk = -1;
+        double best = 0.0;
+        for (int k = 0; k < nt; k++) {
+            tinfo *t = &ti[k];
+            const int c = t->n_cand - 1;
+            const double cost = (double)t->bytes[c] - (double)t->bytes[t->cur];
+            if (c == t->cur || cost <= 0 || used + cost > budget || !(t->K > 0)) continue;
+            if (t->K / cost > best) best = t->K / cost, bk = k;
+        }
+        if (bk < 0) break;
+        tinfo *t = &ti[bk];
+        used += (double)t->bytes[t->n_cand - 1] - (double)t->bytes[t->cur];
+        t->cur = t->n_cand - 1;
     }
     double total = 0.0;
     for (int k = 0; k < nt; k++) {

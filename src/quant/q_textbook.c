@@ -152,6 +152,13 @@ static void grid_params(const hone_tb_layout *L, const float *x, int64_t n, floa
     }
 }
 
+/* v limited to [lo, hi], NaN to lo (as fmaxf(lo, fminf(hi, v)) gives, but inlined: the libm calls
+ * were 40 % of a calibrated scheme's search) */
+static inline float clampf(float v, float lo, float hi) {
+    v = v > lo ? v : lo;
+    return v < hi ? v : hi;
+}
+
 /* Codes of 32 weights on the stored grid (d, m already rounded to half). */
 static void codes32(const hone_tb_layout *L, const float *x, float d, float m, uint8_t *q) {
     const int levels = (1 << L->bits) - 1;
@@ -159,13 +166,13 @@ static void codes32(const hone_tb_layout *L, const float *x, float d, float m, u
         switch (L->kind) {
         case HONE_TB_INT8: {
             float v = d > 0.0f ? roundf(x[j] / d) : 0.0f;
-            v = fmaxf(-127.0f, fminf(127.0f, v)); /* fminf/fmaxf also turn NaN into a bound */
+            v = clampf(v, -127.0f, 127.0f);
             q[j] = (uint8_t)(int8_t)(int)v;
             break;
         }
         case HONE_TB_ASYM: {
             float v = d > 0.0f ? roundf((x[j] - m) / d) : 0.0f;
-            v = fmaxf(0.0f, fminf((float)levels, v));
+            v = clampf(v, 0.0f, (float)levels);
             q[j] = (uint8_t)(int)v;
             break;
         }
@@ -196,8 +203,8 @@ static void codes32(const hone_tb_layout *L, const float *x, float d, float m, u
 #define TB_N_ALPHA 26
 static int tb_n_cand(const hone_tb_layout *L) { return L->kind == HONE_TB_ASYM ? 3 * TB_N_ALPHA : TB_N_ALPHA; }
 
-static void cand_params(const hone_tb_layout *L, const float *x, int64_t n, int k, float *d, float *m) {
-    grid_params(L, x, n, d, m);
+/* Candidate k from the textbook parameters d, m of grid_params. */
+static void cand_adjust(const hone_tb_layout *L, int k, float *d, float *m) {
     const float alpha = 1.0f - 0.02f * (float)(k % TB_N_ALPHA);
     if (k != 0) {
         if (L->kind == HONE_TB_ASYM) {
@@ -210,6 +217,11 @@ static void cand_params(const hone_tb_layout *L, const float *x, int64_t n, int 
     }
     *d = hone_f16_to_f32(hone_f32_to_f16(*d));
     *m = hone_f16_to_f32(hone_f32_to_f16(*m));
+}
+
+static void cand_params(const hone_tb_layout *L, const float *x, int64_t n, int k, float *d, float *m) {
+    grid_params(L, x, n, d, m);
+    cand_adjust(L, k, d, m);
 }
 
 /* sum w (x - x')^2 over n (a multiple of 32) weights on the grid (d, m) as stored */
@@ -232,11 +244,13 @@ static double grid_error(const hone_tb_layout *L, const float *x, const float *w
  * importances say when that pays. */
 static int best_cand(const hone_tb_layout *L, const float *x, const float *imp, int64_t n) {
     if (!imp) return 0;
+    float d0, m0;
+    grid_params(L, x, n, &d0, &m0);
     int best = 0;
     double best_e = INFINITY;
     for (int k = 0; k < tb_n_cand(L); k++) {
-        float d, m;
-        cand_params(L, x, n, k, &d, &m);
+        float d = d0, m = m0;
+        cand_adjust(L, k, &d, &m);
         const double e = grid_error(L, x, imp, n, d, m);
         if (e < best_e) best_e = e, best = k;
     }
