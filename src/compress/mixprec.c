@@ -170,7 +170,7 @@ hone_status hone_mixprec_plan(const char *in_path, const gguf_file *f, hone_qpla
     tinfo *ti = NULL;
     int32_t *tokens = NULL;
     float *base = NULL, *x = NULL;
-    void *q[MAX_CAND] = {0};
+    void *q[2] = {0}; /* the cheapest candidate (kept for the probe), and the others in turn */
     int nt = 0;
     const int n_ctx = p->n_ctx > 0 ? p->n_ctx : 128, n_chunks = p->n_chunks > 0 ? p->n_chunks : 1;
     hone_model_params mp = hone_model_default_params();
@@ -250,7 +250,7 @@ hone_status hone_mixprec_plan(const char *in_path, const gguf_file *f, hone_qpla
     if ((st = run_chunks(s, tokens, n_ctx, n_chunks, n_vocab, base, NULL, NULL))) goto done;
 
     if (!(x = malloc((size_t)max_el * sizeof *x))) goto oom;
-    for (int k = 0; k < MAX_CAND; k++)
+    for (int k = 0; k < 2; k++)
         if (!(q[k] = malloc((size_t)max_el * 2 + 4096))) goto oom; /* <= 16 bits per weight */
     for (int k = 0; k < nt; k++) {
         tinfo *t = &ti[k];
@@ -263,13 +263,14 @@ hone_status hone_mixprec_plan(const char *in_path, const gguf_file *f, hone_qpla
         float *y = malloc((size_t)nx * sizeof *y);
         if (!y) goto oom;
         for (int c = 0; c < t->n_cand; c++) {
-            qjob j = {x, q[c], t->cand[c], nx, rows, imp};
+            void *qc = q[c > 0];
+            qjob j = {x, qc, t->cand[c], nx, rows, imp};
             threadpool_run(pool, qrows, &j);
             const size_t rs = hone_row_size(t->cand[c], nx);
             t->bytes[c] = rs * (size_t)rows;
             double e = 0.0;
             for (int64_t r = 0; r < rows; r++) {
-                hone_dequantize_row(t->cand[c], (uint8_t *)q[c] + (size_t)r * rs, y, nx);
+                hone_dequantize_row(t->cand[c], (uint8_t *)qc + (size_t)r * rs, y, nx);
                 for (int64_t jj = 0; jj < nx; jj++) {
                     const double d = (double)x[(size_t)r * nx + jj] - y[jj];
                     e += (imp ? imp[jj] : 1.0) * d * d;
@@ -360,7 +361,7 @@ hone_status hone_mixprec_plan(const char *in_path, const gguf_file *f, hone_qpla
 oom:
     st = hone_err(HONE_ERR_NOMEM, "mixed precision: out of memory");
 done:
-    for (int k = 0; k < MAX_CAND; k++) free(q[k]);
+    for (int k = 0; k < 2; k++) free(q[k]);
     free(x);
     free(ti);
     free(base);
