@@ -9,7 +9,9 @@
  * The measurement streams a buffer much larger than the last-level cache
  * (default 512 MiB) with n threads, each reading its own contiguous slice,
  * and keeps the best of several passes (the least disturbed by other
- * processes). Only reads are timed; the buffer is written once beforehand so
+ * processes). Passes take turns between three read patterns (one stream;
+ * one stream with software prefetches; two streams), since decode kernels
+ * that prefetch reach the best of them (see membw.c). Only reads are timed; the buffer is written once beforehand so
  * every page is resident.
  *
  * Ownership: membw_create allocates the buffer, membw_free releases it. The

@@ -41,7 +41,7 @@
 static const char *CMD = "bench";
 
 #define MAX_THREAD_COUNTS CLI_LIST_MAX
-#define MEMBW_PASSES 8
+#define MEMBW_PASSES 9 /* three of each read pattern (core/membw.c) */
 
 /* What the GGUF says about the bytes a generated token reads. */
 typedef struct {

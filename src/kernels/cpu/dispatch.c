@@ -196,6 +196,13 @@ hone_vec_dot4_fn kernel_vec_dot4_at(hone_type t, kernel_level level) {
 
 hone_vec_dot4_fn kernel_vec_dot4(hone_type t) { return kernel_vec_dot4_at(t, kernel_cpu_level()); }
 
+/* Only the x86 four-row kernels prefetch for streaming (dot_avx2.c, float_avx2.c); the NEON ones
+ * are untested for it on hardware, so decode there stays one row at a time. */
+hone_vec_dot4_fn kernel_vec_dot4_decode(hone_type t) {
+    const kernel_level level = kernel_cpu_level();
+    return level == KERNEL_CPU_AVX2 || level == KERNEL_CPU_AVX512 ? kernel_vec_dot4_at(t, level) : NULL;
+}
+
 hone_gemm_fn kernel_gemm_at(hone_type t, kernel_level level) {
     switch (level) {
     case KERNEL_CPU_AVX2:

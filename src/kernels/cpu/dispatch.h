@@ -80,6 +80,11 @@ hone_vec_dot_fn kernel_vec_dot(hone_type t);
  * use kernel_vec_dot row by row). */
 hone_vec_dot4_fn kernel_vec_dot4(hone_type t);
 
+/* The four-row kernel to use for a single activation row (decode), or NULL where one row at a time
+ * streams faster. The AVX2 four-row kernels of Q4_1, Q8_0, F16, BF16 and F32 prefetch the next four
+ * rows as one linear stream, which makes them faster than the one-row kernels there too. */
+hone_vec_dot4_fn kernel_vec_dot4_decode(hone_type t);
+
 /* The dot product that `level` would use (which may be a lower level's), for tests and benchmarks;
  * the caller makes sure the CPU has that level. NULL when t is not computable. */
 hone_vec_dot_fn kernel_vec_dot_at(hone_type t, kernel_level level);
