@@ -69,10 +69,16 @@ mkdir -p "$outdir"
 
 hone_cmd=("$hone" bench -m "$model" -p "$n_prompt" -n "$n_gen" -t "$threads" -r "$reps" --json)
 llama_cmd=("$llama" -m "$model" -p "$n_prompt" -n "$n_gen" -t "$threads" -r "$reps" -o json)
-echo "model:  $model"
-echo "hone:   ${hone_cmd[*]}"
-[ -n "$llama" ] && echo "llama:  ${llama_cmd[*]}"
-echo "rounds: $rounds, interleaved; raw JSON in $outdir"
+if [ "$summarise_only" = 1 ]; then
+    # every round the earlier run left, whatever -r says now
+    rounds=$(find "$outdir" -maxdepth 1 -name 'hone.*.json' | wc -l)
+    echo "summary of $rounds round(s) in $outdir"
+else
+    echo "model:  $model"
+    echo "hone:   ${hone_cmd[*]}"
+    [ -n "$llama" ] && echo "llama:  ${llama_cmd[*]}"
+    echo "rounds: $rounds, interleaved; raw JSON in $outdir"
+fi
 echo
 
 for ((i = 1; i <= rounds && !summarise_only; i++)); do
