@@ -5,7 +5,9 @@
  * Not a test. For each type with a tiled kernel and each shape (rows x inner length) the weight
  * matrix is multiplied by T activation rows (T = 512: a prompt; T = 16: a 16-stream decode step),
  * through the same entry point matmul uses, with the tokens optionally cut into chunks of TC
- * (the driver's blocking). Thread CPU time, best of `reps`: the development machine is shared.
+ * (the driver's blocking); and T = 16 once more with the weights streaming from memory ("strm": copies
+ * of the matrix adding up to 256 MiB), as in a batched decode step. Thread CPU time, best of `reps`:
+ * the development machine is shared.
  * Usage: bench_gemm [reps] [TC...]
  */
 #include <stdio.h>
@@ -82,6 +84,25 @@ int main(int argc, char **argv) {
                            (double)rows * n * T * inner / best / 1e9);
                     fflush(stdout);
                 }
+            }
+            /* T = 16 with the weights streaming from memory, as in a batched decode step: copies
+             * of the matrix adding up to 256 MiB, each multiplied once per pass */
+            {
+                const size_t mb = wrb * (size_t)rows, copies = ((size_t)256 << 20) / mb + 1;
+                char *big = malloc(mb * copies);
+                if (!big) return 1;
+                for (size_t k = 0; k < copies; k++) memcpy(big + k * mb, w, mb);
+                double best = 1e30;
+                for (int rep = 0; rep < reps; rep++) {
+                    const double t0 = now();
+                    for (size_t k = 0; k < copies; k++) gemm(n, big + k * mb, wrb, rows, x, xrb, 16, out, rows);
+                    const double dt = now() - t0;
+                    sink = out[rows - 1];
+                    if (dt < best) best = dt;
+                }
+                printf("%-5s %5d %5d %4d %5s %8.2f\n", hone_type_get((uint32_t)t)->name, rows, n, 16, "strm",
+                       (double)rows * n * 16 * (double)copies / best / 1e9);
+                free(big);
             }
             free(w), free(x), free(tmp), free(out);
         }
