@@ -383,14 +383,6 @@ TILED_GEMM(gemm_q4_1, q4_1_tile, QK4_1)
 #undef TILED_GEMM
 #undef TILE_CASE
 
-hone_gemm_fn kernel_gemm_avx2(hone_type t) {
-    switch (t) {
-    case HONE_TYPE_Q4_1: return gemm_q4_1;
-    case HONE_TYPE_Q8_0: return gemm_q8_0;
-    default: return kernel_float_gemm_avx2(t);
-    }
-}
-
 /* ---- Q4_0, Q5_0, Q5_1: exact integer sum per block, then the reference's float expression ---- */
 
 static AVX2 float dot_q4_0(int64_t n, const void *w, const void *x) {
@@ -433,6 +425,138 @@ static AVX2 float dot_q5_1(int64_t n, const void *w, const void *x) {
         sum += _cvtsh_ss(a[i].d) * _cvtsh_ss(b[i].d) * (float)isum + _cvtsh_ss(a[i].m) * _cvtsh_ss(b[i].s);
     }
     return sum;
+}
+
+/* Tiles for Q4_0, Q5_0 and Q5_1: up to 4 weight rows x 2 activation rows, eight (row, token) pairs.
+ * Each pair's block sum is formed exactly as the one-row kernel forms it (the same integer, whatever
+ * the order), the eight sums are gathered into one vector by a tree of horizontal adds (exact), and
+ * the reference's float expression then runs once per block for all eight pairs as vector
+ * multiplies and adds, lane by lane the scalar steps of the one-row kernel (no fused multiply-add:
+ * `sum += dw * dx * (float)isum [+ mw * sx]`). Q4_0's and Q5_0's offsets are taken off on the
+ * activation side once per token and block (maddubs of the offset), as the one-row kernel does per
+ * pair. Kind: 0 Q4_0, 1 Q5_0, 2 Q5_1. */
+static AVX2 ALWAYS_INLINE __m256i hsum_8x8(const __m256i v[8]) {
+    const __m256i a = _mm256_hadd_epi32(v[0], v[1]), b = _mm256_hadd_epi32(v[2], v[3]);
+    const __m256i c = _mm256_hadd_epi32(v[4], v[5]), d = _mm256_hadd_epi32(v[6], v[7]);
+    const __m256i ab = _mm256_hadd_epi32(a, b), cd = _mm256_hadd_epi32(c, d); /* low half: v0..v3 partial */
+    return _mm256_add_epi32(_mm256_permute2x128_si256(ab, cd, 0x20), _mm256_permute2x128_si256(ab, cd, 0x31));
+}
+
+static AVX2 ALWAYS_INLINE void leg_tile(const int kind, const int R, const int C, int64_t nb, const char *w,
+                                        size_t ws, const char *x, size_t xs, float *out, int64_t os, const char *pf) {
+    const size_t wbs = kind == 0 ? sizeof(block_q4_0) : kind == 1 ? sizeof(block_q5_0) : sizeof(block_q5_1);
+    const size_t xbs = kind == 2 ? sizeof(block_q8_1) : sizeof(block_q8_0);
+    const __m256i ones = _mm256_set1_epi16(1), off = _mm256_set1_epi8(kind == 0 ? 8 : 16);
+    __m256 sum = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        if (pf) NEXT4_PREFETCH(pf, i, wbs);
+        const char *wb[4], *xb[2];
+        __m256i y[2], offy[2];
+        float dx[2] = {0, 0}, sx[2] = {0, 0};
+        uint16_t dwh[4] = {0, 0, 0, 0}, mwh[4] = {0, 0, 0, 0};
+        _Pragma("GCC unroll 2") for (int c = 0; c < C; c++) {
+            xb[c] = x + (size_t)c * xs + (size_t)i * xbs;
+            if (kind == 2) {
+                const block_q8_1 *b = (const block_q8_1 *)xb[c];
+                y[c] = _mm256_loadu_si256((const __m256i *)b->qs);
+                dx[c] = _cvtsh_ss(b->d), sx[c] = _cvtsh_ss(b->s);
+            } else {
+                const block_q8_0 *b = (const block_q8_0 *)xb[c];
+                y[c] = _mm256_loadu_si256((const __m256i *)b->qs);
+                offy[c] = _mm256_maddubs_epi16(off, y[c]);
+                dx[c] = _cvtsh_ss(b->d);
+            }
+        }
+        __m256i v[8];
+        _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) {
+            if (r >= R) {
+                v[r] = v[4 + r] = _mm256_setzero_si256();
+                continue;
+            }
+            wb[r] = w + (size_t)r * ws + (size_t)i * wbs;
+            __m256i u;
+            if (kind == 0) {
+                const block_q4_0 *a = (const block_q4_0 *)wb[r];
+                u = nibbles32(a->qs), dwh[r] = a->d;
+            } else if (kind == 1) {
+                const block_q5_0 *a = (const block_q5_0 *)wb[r];
+                u = q5_quants(a->qs, a->qh), dwh[r] = a->d;
+            } else {
+                const block_q5_1 *a = (const block_q5_1 *)wb[r];
+                u = q5_quants(a->qs, a->qh), dwh[r] = a->d, mwh[r] = a->m;
+            }
+            _Pragma("GCC unroll 2") for (int c = 0; c < 2; c++) {
+                if (c >= C) {
+                    v[4 * c + r] = _mm256_setzero_si256();
+                    continue;
+                }
+                __m256i p = _mm256_maddubs_epi16(u, y[c]);
+                if (kind != 2) p = _mm256_sub_epi16(p, offy[c]);
+                v[4 * c + r] = _mm256_madd_epi16(p, ones);
+            }
+        }
+        /* lane 4c + r: pair (r, c) */
+        const __m256 isum = _mm256_cvtepi32_ps(hsum_8x8(v));
+        const __m128 dw4 = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)dwh));
+        const __m256 dd = _mm256_mul_ps(_mm256_set_m128(dw4, dw4), _mm256_set_m128(_mm_set1_ps(dx[1]), _mm_set1_ps(dx[0])));
+        __m256 t = _mm256_mul_ps(dd, isum);
+        if (kind == 2) {
+            const __m128 mw4 = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)mwh));
+            t = _mm256_add_ps(t, _mm256_mul_ps(_mm256_set_m128(mw4, mw4),
+                                               _mm256_set_m128(_mm_set1_ps(sx[1]), _mm_set1_ps(sx[0]))));
+        }
+        sum = _mm256_add_ps(sum, t);
+    }
+    float s[8];
+    _mm256_storeu_ps(s, sum);
+    _Pragma("GCC unroll 2") for (int c = 0; c < C; c++)
+        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) out[(int64_t)c * os + r] = s[4 * c + r];
+}
+
+/* hone_vec_dot4_fn (one activation row, four weight rows; prefetches the next four) and
+ * hone_gemm_fn (tiles of 4 rows x 2 tokens, edges smaller) for each kind */
+#define LEG_KERNELS(NAME, KIND, QK)                                                                            \
+    static AVX2 void dot4_##NAME(int64_t n, const void *w, size_t stride, const void *x, float *out) {         \
+        leg_tile(KIND, 4, 1, n / QK, w, stride, x, 0, out, 1, (const char *)w + 4 * stride);                   \
+    }                                                                                                          \
+    static AVX2 void gemm_##NAME(int64_t n, const void *w, size_t ws, int nr, const void *x, size_t xs, int nt, \
+                                 float *out, int64_t os) {                                                     \
+        const int64_t nb = n / QK;                                                                             \
+        for (int r = 0; r < nr; r += 4) {                                                                      \
+            const int R = nr - r < 4 ? nr - r : 4;                                                             \
+            const char *wr = (const char *)w + (size_t)r * ws;                                                 \
+            for (int t = 0; t < nt; t += 2) {                                                                  \
+                const int C = nt - t < 2 ? 1 : 2;                                                              \
+                const char *xt = (const char *)x + (size_t)t * xs;                                             \
+                float *o = out + (int64_t)t * os + r;                                                          \
+                const char *pf = t == 0 && r + 4 < nr ? wr + 4 * ws : NULL;                                    \
+                switch (R * 2 + C - 1) {                                                                       \
+                case 4 * 2 + 1: leg_tile(KIND, 4, 2, nb, wr, ws, xt, xs, o, os, pf); break;                     \
+                case 4 * 2 + 0: leg_tile(KIND, 4, 1, nb, wr, ws, xt, xs, o, os, pf); break;                     \
+                case 3 * 2 + 1: leg_tile(KIND, 3, 2, nb, wr, ws, xt, xs, o, os, pf); break;                     \
+                case 3 * 2 + 0: leg_tile(KIND, 3, 1, nb, wr, ws, xt, xs, o, os, pf); break;                     \
+                case 2 * 2 + 1: leg_tile(KIND, 2, 2, nb, wr, ws, xt, xs, o, os, pf); break;                     \
+                case 2 * 2 + 0: leg_tile(KIND, 2, 1, nb, wr, ws, xt, xs, o, os, pf); break;                     \
+                case 1 * 2 + 1: leg_tile(KIND, 1, 2, nb, wr, ws, xt, xs, o, os, pf); break;                     \
+                default: leg_tile(KIND, 1, 1, nb, wr, ws, xt, xs, o, os, pf); break;                            \
+                }                                                                                              \
+            }                                                                                                  \
+        }                                                                                                      \
+    }
+LEG_KERNELS(q4_0, 0, QK4_0)
+LEG_KERNELS(q5_0, 1, QK5_0)
+LEG_KERNELS(q5_1, 2, QK5_1)
+#undef LEG_KERNELS
+
+hone_gemm_fn kernel_gemm_avx2(hone_type t) {
+    switch (t) {
+    case HONE_TYPE_Q4_1: return gemm_q4_1;
+    case HONE_TYPE_Q8_0: return gemm_q8_0;
+    case HONE_TYPE_Q4_0: return gemm_q4_0;
+    case HONE_TYPE_Q5_0: return gemm_q5_0;
+    case HONE_TYPE_Q5_1: return gemm_q5_1;
+    default: return kernel_float_gemm_avx2(t);
+    }
 }
 
 /* ---- K-quants x Q8_K (element orders: see the top of src/quant/q_kquants.c) ---- */
@@ -614,6 +738,9 @@ hone_vec_dot4_fn kernel_vec_dot4_avx2(hone_type t) {
     switch (t) {
     case HONE_TYPE_Q4_1: return dot4_q4_1;
     case HONE_TYPE_Q8_0: return dot4_q8_0;
+    case HONE_TYPE_Q4_0: return dot4_q4_0;
+    case HONE_TYPE_Q5_0: return dot4_q5_0;
+    case HONE_TYPE_Q5_1: return dot4_q5_1;
     case HONE_TYPE_F32:
     case HONE_TYPE_F16:
     case HONE_TYPE_BF16: return kernel_float_dot4_avx2(t);
