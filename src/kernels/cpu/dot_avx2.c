@@ -515,9 +515,9 @@ static AVX2 ALWAYS_INLINE void leg_tile(const int kind, const int R, const int C
 
 /* hone_vec_dot4_fn (one activation row, four weight rows; prefetches the next four) and
  * hone_gemm_fn (tiles of 4 rows x 2 tokens, edges smaller) for each kind */
-#define LEG_KERNELS(NAME, KIND, QK)                                                                            \
+#define TILE42_KERNELS(NAME, TILE, KIND, QK)                                                                            \
     static AVX2 void dot4_##NAME(int64_t n, const void *w, size_t stride, const void *x, float *out) {         \
-        leg_tile(KIND, 4, 1, n / QK, w, stride, x, 0, out, 1, (const char *)w + 4 * stride);                   \
+        TILE(KIND, 4, 1, n / QK, w, stride, x, 0, out, 1, (const char *)w + 4 * stride);                   \
     }                                                                                                          \
     static AVX2 void gemm_##NAME(int64_t n, const void *w, size_t ws, int nr, const void *x, size_t xs, int nt, \
                                  float *out, int64_t os) {                                                     \
@@ -531,33 +531,21 @@ static AVX2 ALWAYS_INLINE void leg_tile(const int kind, const int R, const int C
                 float *o = out + (int64_t)t * os + r;                                                          \
                 const char *pf = t == 0 && r + 4 < nr ? wr + 4 * ws : NULL;                                    \
                 switch (R * 2 + C - 1) {                                                                       \
-                case 4 * 2 + 1: leg_tile(KIND, 4, 2, nb, wr, ws, xt, xs, o, os, pf); break;                     \
-                case 4 * 2 + 0: leg_tile(KIND, 4, 1, nb, wr, ws, xt, xs, o, os, pf); break;                     \
-                case 3 * 2 + 1: leg_tile(KIND, 3, 2, nb, wr, ws, xt, xs, o, os, pf); break;                     \
-                case 3 * 2 + 0: leg_tile(KIND, 3, 1, nb, wr, ws, xt, xs, o, os, pf); break;                     \
-                case 2 * 2 + 1: leg_tile(KIND, 2, 2, nb, wr, ws, xt, xs, o, os, pf); break;                     \
-                case 2 * 2 + 0: leg_tile(KIND, 2, 1, nb, wr, ws, xt, xs, o, os, pf); break;                     \
-                case 1 * 2 + 1: leg_tile(KIND, 1, 2, nb, wr, ws, xt, xs, o, os, pf); break;                     \
-                default: leg_tile(KIND, 1, 1, nb, wr, ws, xt, xs, o, os, pf); break;                            \
+                case 4 * 2 + 1: TILE(KIND, 4, 2, nb, wr, ws, xt, xs, o, os, pf); break;                     \
+                case 4 * 2 + 0: TILE(KIND, 4, 1, nb, wr, ws, xt, xs, o, os, pf); break;                     \
+                case 3 * 2 + 1: TILE(KIND, 3, 2, nb, wr, ws, xt, xs, o, os, pf); break;                     \
+                case 3 * 2 + 0: TILE(KIND, 3, 1, nb, wr, ws, xt, xs, o, os, pf); break;                     \
+                case 2 * 2 + 1: TILE(KIND, 2, 2, nb, wr, ws, xt, xs, o, os, pf); break;                     \
+                case 2 * 2 + 0: TILE(KIND, 2, 1, nb, wr, ws, xt, xs, o, os, pf); break;                     \
+                case 1 * 2 + 1: TILE(KIND, 1, 2, nb, wr, ws, xt, xs, o, os, pf); break;                     \
+                default: TILE(KIND, 1, 1, nb, wr, ws, xt, xs, o, os, pf); break;                            \
                 }                                                                                              \
             }                                                                                                  \
         }                                                                                                      \
     }
-LEG_KERNELS(q4_0, 0, QK4_0)
-LEG_KERNELS(q5_0, 1, QK5_0)
-LEG_KERNELS(q5_1, 2, QK5_1)
-#undef LEG_KERNELS
-
-hone_gemm_fn kernel_gemm_avx2(hone_type t) {
-    switch (t) {
-    case HONE_TYPE_Q4_1: return gemm_q4_1;
-    case HONE_TYPE_Q8_0: return gemm_q8_0;
-    case HONE_TYPE_Q4_0: return gemm_q4_0;
-    case HONE_TYPE_Q5_0: return gemm_q5_0;
-    case HONE_TYPE_Q5_1: return gemm_q5_1;
-    default: return kernel_float_gemm_avx2(t);
-    }
-}
+TILE42_KERNELS(q4_0, leg_tile, 0, QK4_0)
+TILE42_KERNELS(q5_0, leg_tile, 1, QK5_0)
+TILE42_KERNELS(q5_1, leg_tile, 2, QK5_1)
 
 /* ---- K-quants x Q8_K (element orders: see the top of src/quant/q_kquants.c) ---- */
 
@@ -620,35 +608,47 @@ static AVX2 float dot_q3_K(int64_t n, const void *w, const void *x) {
 }
 
 /* Q4_K and Q5_K share scales, mins and float step; q5 adds the fifth bits from qh. */
-static AVX2 inline float k4_block(const block_q8_K *by, const uint8_t *sm, hone_f16 d, hone_f16 dmin,
-                                  const uint8_t *qs, const uint8_t *qh) {
-    /* The 12 scale bytes as three words: the first four scales and mins are the low 6 bits of
-     * words 0 and 1; the last four take their low 4 bits from the nibbles of word 2 and their top
-     * 2 bits from the spare top bits of words 0 (scales) and 1 (mins) - hq_k4_scale_min's layout,
-     * four at a time. */
+/* The 12 scale bytes of a Q4_K/Q5_K block as three words: the first four scales and mins are the low
+ * 6 bits of words 0 and 1; the last four take their low 4 bits from the nibbles of word 2 and their
+ * top 2 bits from the spare top bits of words 0 (scales) and 1 (mins) - hq_k4_scale_min's layout,
+ * four at a time. sc: the 8 scales as bytes; the 8 mins as int32 lanes. */
+static AVX2 ALWAYS_INLINE __m256i k4_scales_mins(const uint8_t *sm, uint8_t sc[8]) {
     uint32_t wd[3], scw[2], mnw[2];
     memcpy(wd, sm, sizeof wd);
     scw[0] = wd[0] & 0x3f3f3f3fu;
     mnw[0] = wd[1] & 0x3f3f3f3fu;
     scw[1] = (wd[2] & 0x0f0f0f0fu) | (((wd[0] >> 6) & 0x03030303u) << 4);
     mnw[1] = ((wd[2] >> 4) & 0x0f0f0f0fu) | (((wd[1] >> 6) & 0x03030303u) << 4);
+    memcpy(sc, scw, 8);
+    return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)mnw));
+}
+
+/* Q4_K / Q5_K quants of chunk c (64 elements) as two vectors of 32 unsigned bytes: lo for elements
+ * 64c..64c+31, hi for the next 32; qh (Q5_K) adds the fifth bits */
+static AVX2 ALWAYS_INLINE void k4_chunk(const uint8_t *qs, const uint8_t *qh, int c, __m256i *lo, __m256i *hi) {
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    const __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
+    *lo = _mm256_and_si256(q, m4), *hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+    if (qh) {
+        const __m256i hq = _mm256_loadu_si256((const __m256i *)qh), sixteen = _mm256_set1_epi8(16);
+        const __m256i b1 = _mm256_set1_epi8((char)(1u << (2 * c))), b2 = _mm256_set1_epi8((char)(2u << (2 * c)));
+        *lo = _mm256_or_si256(*lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hq, b1), b1), sixteen));
+        *hi = _mm256_or_si256(*hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hq, b2), b2), sixteen));
+    }
+}
+
+/* Q4_K and Q5_K share scales, mins and float step; q5 adds the fifth bits from qh. */
+static AVX2 inline float k4_block(const block_q8_K *by, const uint8_t *sm, hone_f16 d, hone_f16 dmin,
+                                  const uint8_t *qs, const uint8_t *qh) {
     uint8_t sc[8];
-    memcpy(sc, scw, sizeof sc);
+    const __m256i mins = k4_scales_mins(sm, sc);
     /* bsums groups 2g and 2g+1 belong to sub-block g: pair them, then weight by the mins */
     const __m256i pairs = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)by->bsums), _mm256_set1_epi16(1));
-    const __m256i mins = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)mnw));
     const int summs = hsum_i32(_mm256_mullo_epi32(pairs, mins));
-    const __m256i m4 = _mm256_set1_epi8(0xF), sixteen = _mm256_set1_epi8(16);
-    const __m256i hq = qh ? _mm256_loadu_si256((const __m256i *)qh) : _mm256_setzero_si256();
     __m256i acc = _mm256_setzero_si256();
     for (int c = 0; c < 4; c++) {
-        const __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
-        __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-        if (qh) {
-            const __m256i b1 = _mm256_set1_epi8((char)(1u << (2 * c))), b2 = _mm256_set1_epi8((char)(2u << (2 * c)));
-            lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hq, b1), b1), sixteen));
-            hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hq, b2), b2), sixteen));
-        }
+        __m256i lo, hi;
+        k4_chunk(qs, qh, c, &lo, &hi);
         const __m256i plo = _mm256_madd_epi16(
             _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(by->qs + 64 * c))),
             _mm256_set1_epi16((short)sc[2 * c]));
@@ -681,11 +681,22 @@ static AVX2 float dot_q5_K(int64_t n, const void *w, const void *x) {
     return sum;
 }
 
+/* Q6_K quants of half h (128 elements) as four vectors of 32 unsigned bytes u = low4 | high2 << 4 */
+static AVX2 ALWAYS_INLINE void q6_half(const block_q6_K *a, int h, __m256i u[4]) {
+    const __m256i m4 = _mm256_set1_epi8(0xF), m3 = _mm256_set1_epi8(3), m30 = _mm256_set1_epi8(0x30);
+    const __m256i l0 = _mm256_loadu_si256((const __m256i *)(a->ql + 64 * h));
+    const __m256i l1 = _mm256_loadu_si256((const __m256i *)(a->ql + 64 * h + 32));
+    const __m256i hh = _mm256_loadu_si256((const __m256i *)(a->qh + 32 * h));
+    u[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(hh, m3), 4));
+    u[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(hh, 2), m30));
+    u[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(hh, m30));
+    u[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_and_si256(_mm256_srli_epi16(hh, 2), m30));
+}
+
 static AVX2 float dot_q6_K(int64_t n, const void *w, const void *x) {
     const block_q6_K *a = w;
     const block_q8_K *b = x;
     const int64_t nb = n / QK_K;
-    const __m256i m4 = _mm256_set1_epi8(0xF), m3 = _mm256_set1_epi8(3), m30 = _mm256_set1_epi8(0x30);
     float sum = 0.0f;
     for (int64_t i = 0; i < nb; i++) {
         /* value = u - 32 with u = low4 | high2 << 4 in 0..63: sum u * y, minus 32 * sum_g sc_g * bsum_g */
@@ -693,16 +704,8 @@ static AVX2 float dot_q6_K(int64_t n, const void *w, const void *x) {
             bsums_dot(b[i].bsums, _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a[i].scales)));
         __m256i acc = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
-            const __m256i l0 = _mm256_loadu_si256((const __m256i *)(a[i].ql + 64 * h));
-            const __m256i l1 = _mm256_loadu_si256((const __m256i *)(a[i].ql + 64 * h + 32));
-            const __m256i hh = _mm256_loadu_si256((const __m256i *)(a[i].qh + 32 * h));
-            const __m256i u[4] = {
-                _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(hh, m3), 4)),
-                _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(hh, 2), m30)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(hh, m30)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                                _mm256_and_si256(_mm256_srli_epi16(hh, 2), m30)),
-            };
+            __m256i u[4];
+            q6_half(&a[i], h, u);
             for (int k = 0; k < 4; k++) {
                 const int g = 8 * h + 2 * k;
                 acc = _mm256_add_epi32(
@@ -713,6 +716,111 @@ static AVX2 float dot_q6_K(int64_t n, const void *w, const void *x) {
         sum += _cvtsh_ss(a[i].d) * b[i].d * (float)isum;
     }
     return sum;
+}
+
+/* Tiles for Q4_K, Q5_K and Q6_K, as leg_tile: 4 weight rows x 2 activation rows, each pair's exact
+ * integer block sums (the quants', and the mins' or the offsets' through the Q8_K bsums) formed as the
+ * one-row kernels form them, gathered by hsum_8x8, then the reference's float expression lane by
+ * lane; each chunk of weight quants is unpacked once for both activation rows. Kind: 4 Q4_K, 5 Q5_K,
+ * 6 Q6_K. */
+static AVX2 ALWAYS_INLINE void kq_tile(const int kind, const int R, const int C, int64_t nb, const char *w,
+                                       size_t ws, const char *x, size_t xs, float *out, int64_t os, const char *pf) {
+    const size_t wbs = kind == 4 ? sizeof(block_q4_K) : kind == 5 ? sizeof(block_q5_K) : sizeof(block_q6_K);
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 sum = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        if (pf) /* the next four rows' block, as NEXT4_PREFETCH for these larger blocks */
+            for (size_t k = 0; k < 4 * wbs; k += 64) _mm_prefetch(pf + (size_t)i * 4 * wbs + k, _MM_HINT_T0);
+        const block_q8_K *yb[2] = {NULL, NULL};
+        float dx[2] = {0, 0}, dw[4] = {0, 0, 0, 0}, dmw[4] = {0, 0, 0, 0};
+        _Pragma("GCC unroll 2") for (int c = 0; c < C; c++) {
+            yb[c] = (const block_q8_K *)(x + (size_t)c * xs) + i;
+            dx[c] = yb[c]->d;
+        }
+        /* lane group 4c + r: pair (r, c)'s quant sum, and its min sum (Q4_K, Q5_K) or offset sum (Q6_K) */
+        __m256i acc[8], aux[8];
+        _Pragma("GCC unroll 8") for (int k = 0; k < 8; k++) acc[k] = aux[k] = _mm256_setzero_si256();
+        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {
+            const char *wb = w + (size_t)r * ws + (size_t)i * wbs;
+            if (kind == 6) {
+                const block_q6_K *a = (const block_q6_K *)wb;
+                const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a->scales));
+                dw[r] = _cvtsh_ss(a->d);
+                _Pragma("GCC unroll 2") for (int c = 0; c < C; c++)
+                    aux[4 * c + r] = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)yb[c]->bsums), sc16);
+                for (int h = 0; h < 2; h++) {
+                    __m256i u[4];
+                    q6_half(a, h, u);
+                    _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) {
+                        const int g = 8 * h + 2 * k;
+                        _Pragma("GCC unroll 2") for (int c = 0; c < C; c++)
+                            acc[4 * c + r] = _mm256_add_epi32(
+                                acc[4 * c + r], udot32_scaled(u[k], yb[c]->qs + 128 * h + 32 * k, a->scales[g], a->scales[g + 1]));
+                    }
+                }
+            } else {
+                const uint8_t *sm, *qs, *qh = NULL;
+                if (kind == 4) {
+                    const block_q4_K *a = (const block_q4_K *)wb;
+                    sm = a->scales, qs = a->qs, dw[r] = _cvtsh_ss(a->d), dmw[r] = _cvtsh_ss(a->dmin);
+                } else {
+                    const block_q5_K *a = (const block_q5_K *)wb;
+                    sm = a->scales, qs = a->qs, qh = a->qh, dw[r] = _cvtsh_ss(a->d), dmw[r] = _cvtsh_ss(a->dmin);
+                }
+                uint8_t sc[8];
+                const __m256i mins = k4_scales_mins(sm, sc);
+                _Pragma("GCC unroll 2") for (int c = 0; c < C; c++) aux[4 * c + r] = _mm256_mullo_epi32(
+                    _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)yb[c]->bsums), ones), mins);
+                for (int ch = 0; ch < 4; ch++) {
+                    __m256i lo, hi;
+                    k4_chunk(qs, qh, ch, &lo, &hi);
+                    const __m256i slo = _mm256_set1_epi16((short)sc[2 * ch]), shi = _mm256_set1_epi16((short)sc[2 * ch + 1]);
+                    _Pragma("GCC unroll 2") for (int c = 0; c < C; c++) {
+                        const __m256i plo = _mm256_madd_epi16(
+                            _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(yb[c]->qs + 64 * ch))), slo);
+                        const __m256i phi = _mm256_madd_epi16(
+                            _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(yb[c]->qs + 64 * ch + 32))), shi);
+                        acc[4 * c + r] = _mm256_add_epi32(acc[4 * c + r], _mm256_add_epi32(plo, phi));
+                    }
+                }
+            }
+        }
+        const __m256i isum = hsum_8x8(acc), asum = hsum_8x8(aux);
+        const __m256 dw8 = _mm256_set_m128(_mm_loadu_ps(dw), _mm_loadu_ps(dw));
+        const __m256 dx8 = _mm256_set_m128(_mm_set1_ps(dx[1]), _mm_set1_ps(dx[0]));
+        __m256 t;
+        if (kind == 6) { /* (d_w * d_x) * (float)(isum - 32 * offs) */
+            const __m256i q = _mm256_sub_epi32(isum, _mm256_slli_epi32(asum, 5));
+            t = _mm256_mul_ps(_mm256_mul_ps(dw8, dx8), _mm256_cvtepi32_ps(q));
+        } else { /* df * (float)isum - dm * (float)summs */
+            const __m256 dm8 = _mm256_set_m128(_mm_loadu_ps(dmw), _mm_loadu_ps(dmw));
+            t = _mm256_sub_ps(_mm256_mul_ps(_mm256_mul_ps(dw8, dx8), _mm256_cvtepi32_ps(isum)),
+                              _mm256_mul_ps(_mm256_mul_ps(dm8, dx8), _mm256_cvtepi32_ps(asum)));
+        }
+        sum = _mm256_add_ps(sum, t);
+    }
+    float s[8];
+    _mm256_storeu_ps(s, sum);
+    _Pragma("GCC unroll 2") for (int c = 0; c < C; c++)
+        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) out[(int64_t)c * os + r] = s[4 * c + r];
+}
+TILE42_KERNELS(q4_K, kq_tile, 4, QK_K)
+TILE42_KERNELS(q5_K, kq_tile, 5, QK_K)
+TILE42_KERNELS(q6_K, kq_tile, 6, QK_K)
+#undef TILE42_KERNELS
+
+hone_gemm_fn kernel_gemm_avx2(hone_type t) {
+    switch (t) {
+    case HONE_TYPE_Q4_1: return gemm_q4_1;
+    case HONE_TYPE_Q8_0: return gemm_q8_0;
+    case HONE_TYPE_Q4_0: return gemm_q4_0;
+    case HONE_TYPE_Q5_0: return gemm_q5_0;
+    case HONE_TYPE_Q5_1: return gemm_q5_1;
+    case HONE_TYPE_Q4_K: return gemm_q4_K;
+    case HONE_TYPE_Q5_K: return gemm_q5_K;
+    case HONE_TYPE_Q6_K: return gemm_q6_K;
+    default: return kernel_float_gemm_avx2(t);
+    }
 }
 
 hone_vec_dot_fn kernel_vec_dot_avx2(hone_type t) {
@@ -741,6 +849,9 @@ hone_vec_dot4_fn kernel_vec_dot4_avx2(hone_type t) {
     case HONE_TYPE_Q4_0: return dot4_q4_0;
     case HONE_TYPE_Q5_0: return dot4_q5_0;
     case HONE_TYPE_Q5_1: return dot4_q5_1;
+    case HONE_TYPE_Q4_K: return dot4_q4_K;
+    case HONE_TYPE_Q5_K: return dot4_q5_K;
+    case HONE_TYPE_Q6_K: return dot4_q6_K;
     case HONE_TYPE_F32:
     case HONE_TYPE_F16:
     case HONE_TYPE_BF16: return kernel_float_dot4_avx2(t);
