@@ -38,7 +38,9 @@ int main(int argc, char **argv) {
     int tcs[8] = {0}, ntc = 0;
     for (int i = 2; i < argc && ntc < 8; i++) tcs[ntc++] = atoi(argv[i]);
     if (ntc == 0) tcs[ntc++] = 0;
-    static const hone_type types[] = {HONE_TYPE_Q4_1, HONE_TYPE_Q8_0, HONE_TYPE_F16, HONE_TYPE_F32};
+    static const hone_type types[] = {HONE_TYPE_Q4_1, HONE_TYPE_Q8_0, HONE_TYPE_F16,  HONE_TYPE_F32,
+                                      HONE_TYPE_Q4_0, HONE_TYPE_Q5_0, HONE_TYPE_Q5_1, HONE_TYPE_Q4_K,
+                                      HONE_TYPE_Q5_K, HONE_TYPE_Q6_K};
     static const int shapes[][2] = {{1536, 576}, {576, 1536}, {576, 576}, {192, 576}};
     static const int Ts[] = {512, 16};
     printf("# CPU level %s; G multiply-adds/s, one thread, best of %d\n", kernel_cpu_level_name(kernel_cpu_level()),
@@ -51,6 +53,7 @@ int main(int argc, char **argv) {
         const hone_type vt = hone_type_get((uint32_t)t)->vec_dot_type;
         for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
             const int rows = shapes[si][0], n = shapes[si][1];
+            if (n % (int)hone_type_get((uint32_t)t)->block_size != 0) continue; /* K-quants: n = 1536 only */
             const size_t wrb = hone_row_size(t, n), xrb = hone_row_size(vt, n);
             char *w = malloc(wrb * (size_t)rows), *x = malloc(xrb * 512);
             float *tmp = malloc(sizeof(float) * (size_t)n), *out = malloc(sizeof(float) * (size_t)rows * 512);

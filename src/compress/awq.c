@@ -138,11 +138,40 @@ static void eval_rows(void *ctx, int ith, int nth) {
     j->err[ith] = err;
 }
 
+/* SmoothQuant's migration (Xiao et al. 2023): s_c = amax_c^alpha / wmax_c^(1 - alpha), amax_c the
+ * calibration max |a| of input channel c, wmax_c the max |w| of column c over the group's members;
+ * dividing the activations by s and multiplying the columns by s makes channel c's largest
+ * activation (amax_c wmax_c)^(1-alpha) and its largest weight (amax_c wmax_c)^alpha (both over the
+ * normalisation below): at alpha 0.5 the two ranges meet, so one per-tensor int8 activation scale
+ * no longer has to cover outlier channels 1000x larger than the rest. Floors keep dead channels finite; s is normalised by the geometric mean of its
+ * extremes, as the AWQ scales are. NOT_FOUND (quietly) when the statistics have no maxima. */
+static hone_status smooth_scales(const gguf_tensor *const *mt, int n_m, const float *amax, int64_t nx, float alpha,
+                                 float *row, float *s) {
+    if (!amax) return HONE_ERR_NOT_FOUND;
+    for (int64_t c = 0; c < nx; c++) s[c] = 0.0f; /* wmax first */
+    for (int k = 0; k < n_m; k++) {
+        const size_t rs = hone_row_size(mt[k]->type, nx);
+        for (int64_t r = 0; r < mt[k]->ne[1]; r++) {
+            hone_dequantize_row(mt[k]->type, (const uint8_t *)mt[k]->data + (size_t)r * rs, row, nx);
+            for (int64_t c = 0; c < nx; c++) s[c] = fmaxf(s[c], fabsf(row[c]));
+        }
+    }
+    float smax = 0.0f, smin = INFINITY;
+    for (int64_t c = 0; c < nx; c++) {
+        s[c] = powf(fmaxf(amax[c], 1e-5f), alpha) / powf(fmaxf(s[c], 1e-5f), 1.0f - alpha);
+        smax = fmaxf(smax, s[c]);
+        smin = fminf(smin, s[c]);
+    }
+    const float g = sqrtf(smax * smin);
+    for (int64_t c = 0; c < nx; c++) s[c] /= g;
+    return HONE_OK;
+}
+
 /* One group: members are scaled by columns; `norm` (or NULL) divided; `rowdiv` (or NULL) has its
  * rows divided. Returns HONE_OK also when the group is skipped. */
 static hone_status do_group(hone_awq *a, const gguf_file *f, const hone_qplan_item *plan, int64_t n_items,
-                            const hone_calib *calib, threadpool *pool, int layer, const char *const *members, int n_m,
-                            const char *norm, const char *rowdiv) {
+                            const hone_calib *calib, threadpool *pool, float smooth, int layer,
+                            const char *const *members, int n_m, const char *norm, const char *rowdiv) {
     char nm[4][128], nn[128], nr[128];
     const gguf_tensor *mt[4];
     hone_type to[4];
@@ -193,7 +222,10 @@ static hone_status do_group(hone_awq *a, const gguf_file *f, const hone_qplan_it
     /* rms per channel (a floor keeps dead channels finite), normalised below */
     double best_err = INFINITY;
     int best_a = 0;
-    for (int ia = 0; ia < N_ALPHA; ia++) {
+    if (smooth > 0.0f && (st = smooth_scales(mt, n_m, hone_calib_in_max(calib, nm[0], nx), nx, smooth, buf[0], best_s)) ==
+                             HONE_OK)
+        best_a = 1; /* --smooth: the scales are given, nothing to search */
+    for (int ia = 0; smooth <= 0.0f && ia < N_ALPHA; ia++) {
         const float alpha = 0.1f * (float)ia;
         float smax = 0.0f, smin = INFINITY;
         for (int64_t c = 0; c < nx; c++) {
@@ -216,6 +248,11 @@ static hone_status do_group(hone_awq *a, const gguf_file *f, const hone_qplan_it
             memcpy(best_s, s, (size_t)nx * sizeof *s);
         }
     }
+    if (st == HONE_ERR_NOT_FOUND) { /* --smooth without this group's maxima: left alone */
+        st = HONE_OK;
+        goto done;
+    }
+    if (st) goto done;
     if (best_a > 0) {
         a->n_scaled++;
         for (int k = 0; k < n_m; k++) {
@@ -256,8 +293,8 @@ done:
     return st;
 }
 
-hone_status hone_awq_plan(const gguf_file *f, const hone_qplan_item *plan, int64_t n_items, const hone_calib *calib,
-                          int n_threads, hone_awq **out) {
+static hone_status plan_groups(const gguf_file *f, const hone_qplan_item *plan, int64_t n_items,
+                               const hone_calib *calib, int n_threads, float smooth, hone_awq **out) {
     *out = NULL;
     const char *arch = "";
     gguf_get_str(f, "general.architecture", &arch);
@@ -272,9 +309,9 @@ hone_status hone_awq_plan(const gguf_file *f, const hone_qplan_item *plan, int64
     static const char *const attn[] = {"attn_q", "attn_k", "attn_v"}, *const ffn[] = {"ffn_gate", "ffn_up"},
                              *const down[] = {"ffn_down"};
     for (int il = 0; !st && il < (int)n_layer; il++) {
-        st = do_group(a, f, plan, n_items, calib, pool, il, attn, 3, "attn_norm", NULL);
-        if (!st) st = do_group(a, f, plan, n_items, calib, pool, il, ffn, 2, "ffn_norm", NULL);
-        if (!st) st = do_group(a, f, plan, n_items, calib, pool, il, down, 1, NULL, "ffn_up");
+        st = do_group(a, f, plan, n_items, calib, pool, smooth, il, attn, 3, "attn_norm", NULL);
+        if (!st) st = do_group(a, f, plan, n_items, calib, pool, smooth, il, ffn, 2, "ffn_norm", NULL);
+        if (!st) st = do_group(a, f, plan, n_items, calib, pool, smooth, il, down, 1, NULL, "ffn_up");
     }
     threadpool_free(pool);
     if (st) {
@@ -283,4 +320,17 @@ hone_status hone_awq_plan(const gguf_file *f, const hone_qplan_item *plan, int64
     }
     *out = a;
     return HONE_OK;
+}
+
+hone_status hone_awq_plan(const gguf_file *f, const hone_qplan_item *plan, int64_t n_items, const hone_calib *calib,
+                          int n_threads, hone_awq **out) {
+    return plan_groups(f, plan, n_items, calib, n_threads, 0.0f, out);
+}
+
+hone_status hone_smooth_plan(const gguf_file *f, const hone_qplan_item *plan, int64_t n_items, const hone_calib *calib,
+                             float alpha, int n_threads, hone_awq **out) {
+    *out = NULL;
+    if (!(alpha > 0.0f && alpha <= 1.0f))
+        return hone_err(HONE_ERR_INVALID_ARG, "--smooth %g: alpha must be in (0, 1]", (double)alpha);
+    return plan_groups(f, plan, n_items, calib, n_threads, alpha, out);
 }

@@ -35,6 +35,11 @@ typedef struct hone_awq hone_awq;
  * n_threads: threads for the alpha search. */
 hone_status hone_awq_plan(const gguf_file *f, const hone_qplan_item *plan, int64_t n_items, const hone_calib *calib,
                           int n_threads, hone_awq **out);
+/* SmoothQuant-style migration for int8 activations (--smooth ALPHA): the same groups and folds, with
+ * s_c = amax_c^alpha / wmax_c^(1 - alpha) from the calibration maxima (`<name>.in_max`) and the
+ * weights' column maxima, no search. Groups without maxima are left alone. */
+hone_status hone_smooth_plan(const gguf_file *f, const hone_qplan_item *plan, int64_t n_items, const hone_calib *calib,
+                             float alpha, int n_threads, hone_awq **out);
 void hone_awq_free(hone_awq *a);
 
 /* For weight tensor `name`: the nx column multipliers (NULL: none), the per-row divisors (NULL:

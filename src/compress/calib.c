@@ -88,6 +88,14 @@ const float *hone_calib_importance(const hone_calib *c, const char *name, int64_
     return t->data;
 }
 
+const float *hone_calib_in_max(const hone_calib *c, const char *name, int64_t nx) {
+    char k[300];
+    snprintf(k, sizeof k, "%s.in_max", name);
+    const gguf_tensor *t = gguf_find_tensor(c->f, k);
+    if (!t || t->type != HONE_TYPE_F32 || t->ne[0] != nx || t->n_dims != 1) return NULL;
+    return t->data;
+}
+
 uint64_t hone_calib_n_tokens(const hone_calib *c) {
     int64_t n = 0;
     gguf_get_i64(c->f, "hone.calib.n_tokens", &n);

@@ -32,6 +32,8 @@ hone_status hone_calib_check_model(const hone_calib *c, const gguf_file *f);
 /* nx importances for the weight tensor `name` (NULL when the file has none for it). Valid while c
  * lives. */
 const float *hone_calib_importance(const hone_calib *c, const char *name, int64_t nx);
+/* The per-channel max |a| of weight `name`'s input (nx channels), or NULL when absent. */
+const float *hone_calib_in_max(const hone_calib *c, const char *name, int64_t nx);
 uint64_t hone_calib_n_tokens(const hone_calib *c);
 
 /* ---- recording (calib_record.c) ---- */

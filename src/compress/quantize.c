@@ -274,9 +274,13 @@ hone_status hone_quantize_file(const char *in_path, const char *out_path, const 
     if (r->act_mode == HONE_ACT_STATIC && !p->calib_path)
         return fail(r, HONE_QSTAGE_ARGS, hone_err(HONE_ERR_INVALID_ARG, "--act int8-static needs --calib FILE (the "
                                                   "fixed scales come from activation statistics: hone calibrate)"));
-    if (r->act_mode == HONE_ACT_STATIC && p->awq && p->act_clip > 0.0)
-        return fail(r, HONE_QSTAGE_ARGS, hone_err(HONE_ERR_INVALID_ARG, "--act-clip does not combine with --awq "
-                                                  "(the histogram is of the unscaled activations)"));
+    if (r->act_mode == HONE_ACT_STATIC && (p->awq || p->smooth != 0.0f) && p->act_clip > 0.0)
+        return fail(r, HONE_QSTAGE_ARGS, hone_err(HONE_ERR_INVALID_ARG, "--act-clip does not combine with --%s "
+                                                  "(the histogram is of the unscaled activations)",
+                                                  p->awq ? "awq" : "smooth"));
+    if (p->awq && p->smooth != 0.0f)
+        return fail(r, HONE_QSTAGE_ARGS, hone_err(HONE_ERR_INVALID_ARG, "--awq and --smooth both fold per-channel "
+                                                  "scales into the norms: choose one"));
     const hone_qpreset *preset = hone_qpreset_find(p->scheme ? "F16" : p->type);
     if (!preset) return fail(r, HONE_QSTAGE_ARGS, hone_err(HONE_ERR_INVALID_ARG, "unknown type '%s'", p->type));
     r->preset = preset;
@@ -353,13 +357,15 @@ hone_status hone_quantize_file(const char *in_path, const char *out_path, const 
             goto done;
         }
     }
-    if (p->awq) {
+    if (p->awq || p->smooth != 0.0f) {
         if (!calib) {
-            st = hone_err(HONE_ERR_INVALID_ARG, "--awq needs --calib (the scales come from activation statistics)");
+            st = hone_err(HONE_ERR_INVALID_ARG, "--%s needs --calib (the scales come from activation statistics)",
+                          p->awq ? "awq" : "smooth");
             r->stage = HONE_QSTAGE_ARGS;
             goto done;
         }
-        if ((st = hone_awq_plan(f, r->plan, r->n_items, calib, p->n_threads, &awq))) {
+        if ((st = p->awq ? hone_awq_plan(f, r->plan, r->n_items, calib, p->n_threads, &awq)
+                         : hone_smooth_plan(f, r->plan, r->n_items, calib, p->smooth, p->n_threads, &awq))) {
             r->stage = st == HONE_ERR_INVALID_ARG ? HONE_QSTAGE_ARGS : HONE_QSTAGE_CONVERT;
             goto done;
         }

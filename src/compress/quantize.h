@@ -50,6 +50,7 @@ typedef struct {
     void *user;
     double max_kld;          /* > 0 (instead of target_bpw): cheapest measured mix with predicted KLD <= this */
     bool awq;                /* with calib_path: AWQ-style per-channel scaling folded into the norms (awq.h) */
+    float smooth;            /* with calib_path, > 0: SmoothQuant migration strength alpha in (0, 1] (awq.h) */
     const char *act;         /* activation mode name (act_quant.h) or NULL = int8-dynamic */
     double act_clip;         /* int8-static: percentile of |a| (0 < P <= 100) instead of the max; 0 = max */
 } hone_quantize_params;

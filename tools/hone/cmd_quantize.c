@@ -108,6 +108,10 @@ static int print_json(const hone_quantize_result *r, const char *in, const char 
     cJSON_AddNumberToObject(root, "seconds", r->seconds);
     if (r->predicted_kld > 0) cJSON_AddNumberToObject(root, "predicted_kld", r->predicted_kld);
     if (r->nominal_bpw > 0) cJSON_AddNumberToObject(root, "nominal_bpw", r->nominal_bpw);
+    if (r->awq_groups > 0) { /* --awq or --smooth: per-channel scaling folded into the norms */
+        cJSON_AddNumberToObject(root, "channel_scale_groups", r->awq_groups);
+        cJSON_AddNumberToObject(root, "channel_scaled_groups", r->awq_scaled);
+    }
     cJSON_AddStringToObject(root, "act", act_mode_name(r->act_mode));
     if (r->act_mode) {
         cJSON_AddNumberToObject(root, "act_matrices", r->n_act);
@@ -169,6 +173,8 @@ int cmd_quantize(int argc, char **argv) {
         {"calib", 0, CLI_STR, &p.calib_path, 0, 0, "FILE", "activation statistics from hone calibrate (importances)"},
         {"awq", 0, CLI_FLAG, &p.awq, 0, 0, NULL,
          "with --calib: AWQ-style per-channel scaling folded into the norms (alpha searched per layer)"},
+        {"smooth", 0, CLI_FLOAT, &p.smooth, 0.01, 1, "ALPHA",
+         "with --calib: SmoothQuant migration of activation outliers into the weights (0.5 typical; for int8-static)"},
         {"scheme", 0, CLI_STR, &p.scheme, 0, 0, "S",
          "textbook scheme (int8 asym8 asym4 asym3 asym2 log4 log3) in hone's own tensor types"},
         {"group", 0, CLI_INT, &p.group, 0, 1 << 20, "G",
@@ -263,6 +269,9 @@ int cmd_quantize(int argc, char **argv) {
                 pos[0], pos[1], p.scheme ? p.scheme : r.preset->name, r.bytes_in / 1048576.0, r.bytes_out / 1048576.0,
                 r.n_params ? 8.0 * (double)r.bytes_out / (double)r.n_params : 0.0, (unsigned long long)r.n_params,
                 r.calibrated ? ", calibrated" : "", r.seconds);
+        if (p.smooth > 0.0f)
+            fprintf(stderr, "hone quantize: --smooth %g: %d of %d tensor groups scaled\n", (double)p.smooth, r.awq_scaled,
+                    r.awq_groups);
         if (p.awq)
             fprintf(stderr, "hone quantize: --awq: %d of %d tensor groups scaled (the others: alpha 0 measured best)\n",
                     r.awq_scaled, r.awq_groups);
