@@ -51,12 +51,12 @@
  * side look to the hardware prefetcher like four short streams, which it follows poorly: with
  * this, decode with the four-row kernels is faster than one row at a time (see matmul.c). Past
  * a matrix's end it asks for lines that are never read, which a prefetch may do. */
-#define NEXT4_PREFETCH(next, i, BS)                                                           \
-    do {                                                                                      \
-        const char *pf_ = (next) + (size_t)(i) * 4 * (BS);                                    \
-        _mm_prefetch(pf_, _MM_HINT_T0);                                                       \
-        _mm_prefetch(pf_ + 64, _MM_HINT_T0);                                                  \
-        if (4 * (BS) > 128) _mm_prefetch(pf_ + 128, _MM_HINT_T0);                             \
+#define NEXT4_PREFETCH(next, i, BS)                               \
+    do {                                                          \
+        const char *pf_ = (next) + (size_t)(i) * 4 * (BS);        \
+        _mm_prefetch(pf_, _MM_HINT_T0);                           \
+        _mm_prefetch(pf_ + 64, _MM_HINT_T0);                      \
+        if (4 * (BS) > 128) _mm_prefetch(pf_ + 128, _MM_HINT_T0); \
     } while (0)
 
 /* ---- shared pieces ---- */
@@ -354,29 +354,29 @@ static AVX2 ALWAYS_INLINE void q4_1_tile(const int R, const int C, int64_t nb, c
  * faster for Q8_0 and Q4_1, although its sixteen accumulators do not all fit in registers. */
 #define TILE_CASE(TILE, RR, CC) \
     case RR * 8 + CC: TILE(RR, CC, nb, wr, ws, xt, xs, o, os, pf); break
-#define TILED_GEMM(NAME, TILE, QK)                                                                            \
-    static AVX2 void NAME(int64_t n, const void *w, size_t ws, int nr, const void *x, size_t xs, int nt,      \
-                          float *out, int64_t os) {                                                           \
-        const int64_t nb = n / QK;                                                                            \
-        for (int r = 0; r < nr; r += 4) {                                                                     \
-            const int R = nr - r < 4 ? nr - r : 4;                                                            \
-            const char *wr = (const char *)w + (size_t)r * ws;                                                \
-            for (int t = 0; t < nt; t += 4) {                                                                 \
-                const int C = nt - t < 4 ? nt - t : 4;                                                        \
-                const char *xt = (const char *)x + (size_t)t * xs;                                            \
-                float *o = out + (int64_t)t * os + r;                                                         \
-                /* the first pass over a row tile also prefetches the next one (see NEXT4_PREFETCH):  \
-                 * in a decode batch the weights stream from memory once per step */                   \
-                const char *pf = t == 0 && r + 4 < nr ? wr + 4 * ws : NULL;                                   \
-                switch (R * 8 + C) {                                                                          \
+#define TILED_GEMM(NAME, TILE, QK)                                                                              \
+    static AVX2 void NAME(int64_t n, const void *w, size_t ws, int nr, const void *x, size_t xs, int nt,        \
+                          float *out, int64_t os) {                                                             \
+        const int64_t nb = n / QK;                                                                              \
+        for (int r = 0; r < nr; r += 4) {                                                                       \
+            const int R = nr - r < 4 ? nr - r : 4;                                                              \
+            const char *wr = (const char *)w + (size_t)r * ws;                                                  \
+            for (int t = 0; t < nt; t += 4) {                                                                   \
+                const int C = nt - t < 4 ? nt - t : 4;                                                          \
+                const char *xt = (const char *)x + (size_t)t * xs;                                              \
+                float *o = out + (int64_t)t * os + r;                                                           \
+                /* the first pass over a row tile also prefetches the next one (see NEXT4_PREFETCH):            \
+                 * in a decode batch the weights stream from memory once per step */                            \
+                const char *pf = t == 0 && r + 4 < nr ? wr + 4 * ws : NULL;                                     \
+                switch (R * 8 + C) {                                                                            \
                     TILE_CASE(TILE, 4, 4); TILE_CASE(TILE, 4, 3); TILE_CASE(TILE, 4, 2); TILE_CASE(TILE, 4, 1); \
                     TILE_CASE(TILE, 3, 4); TILE_CASE(TILE, 3, 3); TILE_CASE(TILE, 3, 2); TILE_CASE(TILE, 3, 1); \
                     TILE_CASE(TILE, 2, 4); TILE_CASE(TILE, 2, 3); TILE_CASE(TILE, 2, 2); TILE_CASE(TILE, 2, 1); \
-                    TILE_CASE(TILE, 1, 4); TILE_CASE(TILE, 1, 3); TILE_CASE(TILE, 1, 2);                      \
-                default: TILE(1, 1, nb, wr, ws, xt, xs, o, os, pf); break;                                    \
-                }                                                                                             \
-            }                                                                                                 \
-        }                                                                                                     \
+                    TILE_CASE(TILE, 1, 4); TILE_CASE(TILE, 1, 3); TILE_CASE(TILE, 1, 2);                        \
+                default: TILE(1, 1, nb, wr, ws, xt, xs, o, os, pf); break;                                      \
+                }                                                                                               \
+            }                                                                                                   \
+        }                                                                                                       \
     }
 TILED_GEMM(gemm_q8_0, q8_0_tile, QK8_0)
 TILED_GEMM(gemm_q4_1, q4_1_tile, QK4_1)
@@ -515,33 +515,33 @@ static AVX2 ALWAYS_INLINE void leg_tile(const int kind, const int R, const int C
 
 /* hone_vec_dot4_fn (one activation row, four weight rows; prefetches the next four) and
  * hone_gemm_fn (tiles of 4 rows x 2 tokens, edges smaller) for each kind */
-#define TILE42_KERNELS(NAME, TILE, KIND, QK)                                                                            \
-    static AVX2 void dot4_##NAME(int64_t n, const void *w, size_t stride, const void *x, float *out) {         \
-        TILE(KIND, 4, 1, n / QK, w, stride, x, 0, out, 1, (const char *)w + 4 * stride);                   \
-    }                                                                                                          \
+#define TILE42_KERNELS(NAME, TILE, KIND, QK)                                                                    \
+    static AVX2 void dot4_##NAME(int64_t n, const void *w, size_t stride, const void *x, float *out) {          \
+        TILE(KIND, 4, 1, n / QK, w, stride, x, 0, out, 1, (const char *)w + 4 * stride);                        \
+    }                                                                                                           \
     static AVX2 void gemm_##NAME(int64_t n, const void *w, size_t ws, int nr, const void *x, size_t xs, int nt, \
-                                 float *out, int64_t os) {                                                     \
-        const int64_t nb = n / QK;                                                                             \
-        for (int r = 0; r < nr; r += 4) {                                                                      \
-            const int R = nr - r < 4 ? nr - r : 4;                                                             \
-            const char *wr = (const char *)w + (size_t)r * ws;                                                 \
-            for (int t = 0; t < nt; t += 2) {                                                                  \
-                const int C = nt - t < 2 ? 1 : 2;                                                              \
-                const char *xt = (const char *)x + (size_t)t * xs;                                             \
-                float *o = out + (int64_t)t * os + r;                                                          \
-                const char *pf = t == 0 && r + 4 < nr ? wr + 4 * ws : NULL;                                    \
-                switch (R * 2 + C - 1) {                                                                       \
-                case 4 * 2 + 1: TILE(KIND, 4, 2, nb, wr, ws, xt, xs, o, os, pf); break;                     \
-                case 4 * 2 + 0: TILE(KIND, 4, 1, nb, wr, ws, xt, xs, o, os, pf); break;                     \
-                case 3 * 2 + 1: TILE(KIND, 3, 2, nb, wr, ws, xt, xs, o, os, pf); break;                     \
-                case 3 * 2 + 0: TILE(KIND, 3, 1, nb, wr, ws, xt, xs, o, os, pf); break;                     \
-                case 2 * 2 + 1: TILE(KIND, 2, 2, nb, wr, ws, xt, xs, o, os, pf); break;                     \
-                case 2 * 2 + 0: TILE(KIND, 2, 1, nb, wr, ws, xt, xs, o, os, pf); break;                     \
-                case 1 * 2 + 1: TILE(KIND, 1, 2, nb, wr, ws, xt, xs, o, os, pf); break;                     \
-                default: TILE(KIND, 1, 1, nb, wr, ws, xt, xs, o, os, pf); break;                            \
-                }                                                                                              \
-            }                                                                                                  \
-        }                                                                                                      \
+                                 float *out, int64_t os) {                                                      \
+        const int64_t nb = n / QK;                                                                              \
+        for (int r = 0; r < nr; r += 4) {                                                                       \
+            const int R = nr - r < 4 ? nr - r : 4;                                                              \
+            const char *wr = (const char *)w + (size_t)r * ws;                                                  \
+            for (int t = 0; t < nt; t += 2) {                                                                   \
+                const int C = nt - t < 2 ? 1 : 2;                                                               \
+                const char *xt = (const char *)x + (size_t)t * xs;                                              \
+                float *o = out + (int64_t)t * os + r;                                                           \
+                const char *pf = t == 0 && r + 4 < nr ? wr + 4 * ws : NULL;                                     \
+                switch (R * 2 + C - 1) {                                                                        \
+                case 4 * 2 + 1: TILE(KIND, 4, 2, nb, wr, ws, xt, xs, o, os, pf); break;                         \
+                case 4 * 2 + 0: TILE(KIND, 4, 1, nb, wr, ws, xt, xs, o, os, pf); break;                         \
+                case 3 * 2 + 1: TILE(KIND, 3, 2, nb, wr, ws, xt, xs, o, os, pf); break;                         \
+                case 3 * 2 + 0: TILE(KIND, 3, 1, nb, wr, ws, xt, xs, o, os, pf); break;                         \
+                case 2 * 2 + 1: TILE(KIND, 2, 2, nb, wr, ws, xt, xs, o, os, pf); break;                         \
+                case 2 * 2 + 0: TILE(KIND, 2, 1, nb, wr, ws, xt, xs, o, os, pf); break;                         \
+                case 1 * 2 + 1: TILE(KIND, 1, 2, nb, wr, ws, xt, xs, o, os, pf); break;                         \
+                default: TILE(KIND, 1, 1, nb, wr, ws, xt, xs, o, os, pf); break;                                \
+                }                                                                                               \
+            }                                                                                                   \
+        }                                                                                                       \
     }
 TILE42_KERNELS(q4_0, leg_tile, 0, QK4_0)
 TILE42_KERNELS(q5_0, leg_tile, 1, QK5_0)
@@ -607,7 +607,6 @@ static AVX2 float dot_q3_K(int64_t n, const void *w, const void *x) {
     return sum;
 }
 
-/* Q4_K and Q5_K share scales, mins and float step; q5 adds the fifth bits from qh. */
 /* The 12 scale bytes of a Q4_K/Q5_K block as three words: the first four scales and mins are the low
  * 6 bits of words 0 and 1; the last four take their low 4 bits from the nibbles of word 2 and their
  * top 2 bits from the spare top bits of words 0 (scales) and 1 (mins) - hq_k4_scale_min's layout,

@@ -69,98 +69,98 @@ static AVX2 ALWAYS_INLINE float el_bf16(const void *p, int64_t i) { return hone_
 /* An R x C tile: out[c * ostride + r] = w_r . x_c in the order described at the top. R <= 4,
  * C <= 4, both constants at every call site so the loops unroll and the accumulators stay in
  * registers. */
-#define FLOAT_TILE(SUF)                                                                                     \
-    static AVX2 ALWAYS_INLINE void tile_from_##SUF(const int R, const int C, int64_t n, const char *w,      \
-                                                   size_t ws, const char *x, size_t xs, float *out,        \
-                                                   int64_t ostride, int64_t i, double init) {               \
-        double total[4][4];                                                                                 \
-        for (int r = 0; r < 4; r++)                                                                         \
-            for (int c = 0; c < 4; c++) total[r][c] = init;                                                 \
-        while (n - i >= 8) {                                                                                \
-            const int64_t end = i + CHUNK < n ? i + CHUNK : n;                                              \
-            __m256 s[4][4];                                                                                 \
-            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                             \
-            _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) s[r][c] = _mm256_setzero_ps();              \
-            for (; i + 8 <= end; i += 8) {                                                                  \
-                /* the shorter side is loaded first and held: with the 12 sums that keeps a                 \
-                 * 4 x 3 or 3 x 4 tile within the 16 registers */                                           \
-                /* one activation row: the weights stream from memory (decode); prefetch ahead.       \
-                 * Four rows (contiguous in the matrix) prefetch the next four, as one linear stream,   \
-                 * at the pace they read their own: see PF_BYTES */                                     \
-                if (C == 1 && R == 4 && (i & 31) == 0)                                                      \
-                    _Pragma("GCC unroll 8") for (int k = 0; k < 32 * ESZ_##SUF * 4 / 64; k++)                \
-                        _mm_prefetch(w + 4 * ws + 4 * (size_t)i * ESZ_##SUF + 64 * k, _MM_HINT_T0);         \
-                else if (C == 1 && (i & 31) == 0)                                                           \
-                    _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                     \
-                        _mm_prefetch(w + (size_t)r * ws + (size_t)i * ESZ_##SUF + PF_BYTES, _MM_HINT_T0);   \
-                if (R <= C) {                                                                               \
-                    __m256 wv[4];                                                                           \
-                    _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) wv[r] = ld_##SUF(w + (size_t)r * ws, i);\
-                    _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) {                                   \
-                        const __m256 xv = ld_##SUF(x + (size_t)c * xs, i);                                  \
-                        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) s[r][c] =                       \
-                            _mm256_fmadd_ps(wv[r], xv, s[r][c]);                                            \
-                    }                                                                                       \
-                } else {                                                                                    \
-                    __m256 xv[4];                                                                           \
-                    _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) xv[c] = ld_##SUF(x + (size_t)c * xs, i);\
-                    _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {                                   \
-                        const __m256 wv = ld_##SUF(w + (size_t)r * ws, i);                                  \
-                        _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) s[r][c] =                       \
-                            _mm256_fmadd_ps(wv, xv[c], s[r][c]);                                            \
-                    }                                                                                       \
-                }                                                                                           \
-            }                                                                                               \
-            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                             \
-            _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) total[r][c] += hsum8(s[r][c]);              \
-        }                                                                                                   \
-        for (int r = 0; r < R; r++)                                                                         \
-            for (int c = 0; c < C; c++) {                                                                   \
-                double t = total[r][c];                                                                     \
-                for (int64_t j = i; j < n; j++)                                                             \
-                    t += (double)(el_##SUF(w + (size_t)r * ws, j) * el_##SUF(x + (size_t)c * xs, j));        \
-                out[(int64_t)c * ostride + r] = (float)t;                                                   \
-            }                                                                                               \
-    }                                                                                                       \
-    static AVX2 ALWAYS_INLINE void tile_##SUF(const int R, const int C, int64_t n, const char *w, size_t ws, \
-                                              const char *x, size_t xs, float *out, int64_t ostride) {      \
-        tile_from_##SUF(R, C, n, w, ws, x, xs, out, ostride, 0, 0.0);                                       \
-    }                                                                                                       \
-    static AVX2 float dot_##SUF(int64_t n, const void *w, const void *x) {                                  \
-        float o;                                                                                            \
-        tile_##SUF(1, 1, n, w, 0, x, 0, &o, 1);                                                             \
-        return o;                                                                                           \
-    }                                                                                                       \
-    static AVX2 void dot4_##SUF(int64_t n, const void *w, size_t stride, const void *x, float *out) {       \
-        tile_##SUF(4, 1, n, w, stride, x, 0, out, 1);                                                       \
-    }                                                                                                       \
-    static AVX2 void gemm_##SUF(int64_t n, const void *w, size_t ws, int nr, const void *x, size_t xs,      \
-                                int nt, float *out, int64_t ostride) {                                      \
-        for (int t0 = 0; t0 < nt; t0 += TOK_BLOCK) {                                                        \
-            const int tn = nt - t0 < TOK_BLOCK ? nt - t0 : TOK_BLOCK;                                       \
-            for (int r = 0; r < nr; r += 4) {                                                               \
-                const int R = nr - r < 4 ? nr - r : 4;                                                      \
-                const char *wr = (const char *)w + (size_t)r * ws;                                          \
-                for (int t = t0; t < t0 + tn; t += 3) {                                                     \
-                    const int C = t0 + tn - t < 3 ? t0 + tn - t : 3;                                        \
-                    const char *xt = (const char *)x + (size_t)t * xs;                                      \
-                    float *o = out + (int64_t)t * ostride + r;                                              \
-                    switch (R * 4 + C) {                                                                    \
-                    case 4 * 4 + 3: tile_##SUF(4, 3, n, wr, ws, xt, xs, o, ostride); break;                 \
-                    case 4 * 4 + 2: tile_##SUF(4, 2, n, wr, ws, xt, xs, o, ostride); break;                 \
-                    case 4 * 4 + 1: tile_##SUF(4, 1, n, wr, ws, xt, xs, o, ostride); break;                 \
-                    case 3 * 4 + 3: tile_##SUF(3, 3, n, wr, ws, xt, xs, o, ostride); break;                 \
-                    case 2 * 4 + 3: tile_##SUF(2, 3, n, wr, ws, xt, xs, o, ostride); break;                 \
-                    case 1 * 4 + 3: tile_##SUF(1, 3, n, wr, ws, xt, xs, o, ostride); break;                 \
-                    default: /* the last corner: fewer than 4 rows and 3 tokens */                          \
-                        for (int c = 0; c < C; c++)                                                         \
-                            for (int rr = 0; rr < R; rr++)                                                  \
-                                tile_##SUF(1, 1, n, wr + (size_t)rr * ws, 0, xt + (size_t)c * xs, 0,        \
-                                           o + (int64_t)c * ostride + rr, 1);                               \
-                    }                                                                                       \
-                }                                                                                           \
-            }                                                                                               \
-        }                                                                                                   \
+#define FLOAT_TILE(SUF)                                                                                          \
+    static AVX2 ALWAYS_INLINE void tile_from_##SUF(const int R, const int C, int64_t n, const char *w,           \
+                                                   size_t ws, const char *x, size_t xs, float *out,              \
+                                                   int64_t ostride, int64_t i, double init) {                    \
+        double total[4][4];                                                                                      \
+        for (int r = 0; r < 4; r++)                                                                              \
+            for (int c = 0; c < 4; c++) total[r][c] = init;                                                      \
+        while (n - i >= 8) {                                                                                     \
+            const int64_t end = i + CHUNK < n ? i + CHUNK : n;                                                   \
+            __m256 s[4][4];                                                                                      \
+            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                                  \
+            _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) s[r][c] = _mm256_setzero_ps();                   \
+            for (; i + 8 <= end; i += 8) {                                                                       \
+                /* the shorter side is loaded first and held: with the 12 sums that keeps a                      \
+                 * 4 x 3 or 3 x 4 tile within the 16 registers */                                                \
+                /* one activation row: the weights stream from memory (decode); prefetch ahead.                  \
+                 * Four rows (contiguous in the matrix) prefetch the next four, as one linear stream,            \
+                 * at the pace they read their own: see PF_BYTES */                                              \
+                if (C == 1 && R == 4 && (i & 31) == 0)                                                           \
+                    _Pragma("GCC unroll 8") for (int k = 0; k < 32 * ESZ_##SUF * 4 / 64; k++)                    \
+                        _mm_prefetch(w + 4 * ws + 4 * (size_t)i * ESZ_##SUF + 64 * k, _MM_HINT_T0);              \
+                else if (C == 1 && (i & 31) == 0)                                                                \
+                    _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                          \
+                        _mm_prefetch(w + (size_t)r * ws + (size_t)i * ESZ_##SUF + PF_BYTES, _MM_HINT_T0);        \
+                if (R <= C) {                                                                                    \
+                    __m256 wv[4];                                                                                \
+                    _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) wv[r] = ld_##SUF(w + (size_t)r * ws, i); \
+                    _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) {                                        \
+                        const __m256 xv = ld_##SUF(x + (size_t)c * xs, i);                                       \
+                        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) s[r][c] =                            \
+                            _mm256_fmadd_ps(wv[r], xv, s[r][c]);                                                 \
+                    }                                                                                            \
+                } else {                                                                                         \
+                    __m256 xv[4];                                                                                \
+                    _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) xv[c] = ld_##SUF(x + (size_t)c * xs, i); \
+                    _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {                                        \
+                        const __m256 wv = ld_##SUF(w + (size_t)r * ws, i);                                       \
+                        _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) s[r][c] =                            \
+                            _mm256_fmadd_ps(wv, xv[c], s[r][c]);                                                 \
+                    }                                                                                            \
+                }                                                                                                \
+            }                                                                                                    \
+            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                                  \
+            _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) total[r][c] += hsum8(s[r][c]);                   \
+        }                                                                                                        \
+        for (int r = 0; r < R; r++)                                                                              \
+            for (int c = 0; c < C; c++) {                                                                        \
+                double t = total[r][c];                                                                          \
+                for (int64_t j = i; j < n; j++)                                                                  \
+                    t += (double)(el_##SUF(w + (size_t)r * ws, j) * el_##SUF(x + (size_t)c * xs, j));            \
+                out[(int64_t)c * ostride + r] = (float)t;                                                        \
+            }                                                                                                    \
+    }                                                                                                            \
+    static AVX2 ALWAYS_INLINE void tile_##SUF(const int R, const int C, int64_t n, const char *w, size_t ws,     \
+                                              const char *x, size_t xs, float *out, int64_t ostride) {           \
+        tile_from_##SUF(R, C, n, w, ws, x, xs, out, ostride, 0, 0.0);                                            \
+    }                                                                                                            \
+    static AVX2 float dot_##SUF(int64_t n, const void *w, const void *x) {                                       \
+        float o;                                                                                                 \
+        tile_##SUF(1, 1, n, w, 0, x, 0, &o, 1);                                                                  \
+        return o;                                                                                                \
+    }                                                                                                            \
+    static AVX2 void dot4_##SUF(int64_t n, const void *w, size_t stride, const void *x, float *out) {            \
+        tile_##SUF(4, 1, n, w, stride, x, 0, out, 1);                                                            \
+    }                                                                                                            \
+    static AVX2 void gemm_##SUF(int64_t n, const void *w, size_t ws, int nr, const void *x, size_t xs,           \
+                                int nt, float *out, int64_t ostride) {                                           \
+        for (int t0 = 0; t0 < nt; t0 += TOK_BLOCK) {                                                             \
+            const int tn = nt - t0 < TOK_BLOCK ? nt - t0 : TOK_BLOCK;                                            \
+            for (int r = 0; r < nr; r += 4) {                                                                    \
+                const int R = nr - r < 4 ? nr - r : 4;                                                           \
+                const char *wr = (const char *)w + (size_t)r * ws;                                               \
+                for (int t = t0; t < t0 + tn; t += 3) {                                                          \
+                    const int C = t0 + tn - t < 3 ? t0 + tn - t : 3;                                             \
+                    const char *xt = (const char *)x + (size_t)t * xs;                                           \
+                    float *o = out + (int64_t)t * ostride + r;                                                   \
+                    switch (R * 4 + C) {                                                                         \
+                    case 4 * 4 + 3: tile_##SUF(4, 3, n, wr, ws, xt, xs, o, ostride); break;                      \
+                    case 4 * 4 + 2: tile_##SUF(4, 2, n, wr, ws, xt, xs, o, ostride); break;                      \
+                    case 4 * 4 + 1: tile_##SUF(4, 1, n, wr, ws, xt, xs, o, ostride); break;                      \
+                    case 3 * 4 + 3: tile_##SUF(3, 3, n, wr, ws, xt, xs, o, ostride); break;                      \
+                    case 2 * 4 + 3: tile_##SUF(2, 3, n, wr, ws, xt, xs, o, ostride); break;                      \
+                    case 1 * 4 + 3: tile_##SUF(1, 3, n, wr, ws, xt, xs, o, ostride); break;                      \
+                    default: /* the last corner: fewer than 4 rows and 3 tokens */                               \
+                        for (int c = 0; c < C; c++)                                                              \
+                            for (int rr = 0; rr < R; rr++)                                                       \
+                                tile_##SUF(1, 1, n, wr + (size_t)rr * ws, 0, xt + (size_t)c * xs, 0,             \
+                                           o + (int64_t)c * ostride + rr, 1);                                    \
+                    }                                                                                            \
+                }                                                                                                \
+            }                                                                                                    \
+        }                                                                                                        \
     }
 
 FLOAT_TILE(f32)
