@@ -81,8 +81,9 @@ hone_vec_dot_fn kernel_vec_dot(hone_type t);
 hone_vec_dot4_fn kernel_vec_dot4(hone_type t);
 
 /* The four-row kernel to use for a single activation row (decode), or NULL where one row at a time
- * streams faster. The AVX2 four-row kernels of Q4_1, Q8_0, F16, BF16 and F32 prefetch the next four
- * rows as one linear stream, which makes them faster than the one-row kernels there too. */
+ * streams faster. Every AVX2 four-row kernel (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K, F16,
+ * BF16, F32) prefetches the next four rows as one linear stream, which makes it faster than the
+ * one-row kernel there too. */
 hone_vec_dot4_fn kernel_vec_dot4_decode(hone_type t);
 
 /* The dot product that `level` would use (which may be a lower level's), for tests and benchmarks;
