@@ -143,11 +143,10 @@ static void eval_rows(void *ctx, int ith, int nth) {
  * dividing the activations by s and multiplying the columns by s makes channel c's largest
  * activation (amax_c wmax_c)^(1-alpha) and its largest weight (amax_c wmax_c)^alpha (both over the
  * normalisation below): at alpha 0.5 the two ranges meet, so one per-tensor int8 activation scale
- * no longer has to cover outlier channels 1000x larger than the rest. Floors keep dead channels finite; s is normalised by the geometric mean of its
- * extremes, as the AWQ scales are. NOT_FOUND (quietly) when the statistics have no maxima. */
-static hone_status smooth_scales(const gguf_tensor *const *mt, int n_m, const float *amax, int64_t nx, float alpha,
-                                 float *row, float *s) {
-    if (!amax) return HONE_ERR_NOT_FOUND;
+ * no longer has to cover outlier channels 1000x larger than the rest. Floors keep dead channels
+ * finite; s is normalised by the geometric mean of its extremes, as the AWQ scales are. */
+static void smooth_scales(const gguf_tensor *const *mt, int n_m, const float *amax, int64_t nx, float alpha,
+                          float *row, float *s) {
     for (int64_t c = 0; c < nx; c++) s[c] = 0.0f; /* wmax first */
     for (int k = 0; k < n_m; k++) {
         const size_t rs = hone_row_size(mt[k]->type, nx);
@@ -164,7 +163,6 @@ static hone_status smooth_scales(const gguf_tensor *const *mt, int n_m, const fl
     }
     const float g = sqrtf(smax * smin);
     for (int64_t c = 0; c < nx; c++) s[c] /= g;
-    return HONE_OK;
 }
 
 /* One group: members are scaled by columns; `norm` (or NULL) divided; `rowdiv` (or NULL) has its
@@ -186,7 +184,8 @@ static hone_status do_group(hone_awq *a, const gguf_file *f, const hone_qplan_it
     }
     const int64_t nx = mt[0]->ne[0];
     const float *ms = hone_calib_importance(calib, nm[0], nx);
-    if (!ms) return HONE_OK;
+    const float *amax = smooth > 0.0f ? hone_calib_in_max(calib, nm[0], nx) : NULL; /* --smooth: needed */
+    if (!ms || (smooth > 0.0f && !amax)) return HONE_OK;
     const gguf_tensor *nt = NULL, *rt = NULL;
     if (norm) {
         snprintf(nn, sizeof nn, "blk.%d.%s.weight", layer, norm);
@@ -222,10 +221,12 @@ static hone_status do_group(hone_awq *a, const gguf_file *f, const hone_qplan_it
     /* rms per channel (a floor keeps dead channels finite), normalised below */
     double best_err = INFINITY;
     int best_a = 0;
-    if (smooth > 0.0f && (st = smooth_scales(mt, n_m, hone_calib_in_max(calib, nm[0], nx), nx, smooth, buf[0], best_s)) ==
-                             HONE_OK)
-        best_a = 1; /* --smooth: the scales are given, nothing to search */
-    for (int ia = 0; smooth <= 0.0f && ia < N_ALPHA; ia++) {
+    if (smooth > 0.0f) {
+        smooth_scales(mt, n_m, amax, nx, smooth, buf[0], best_s);
+        best_a = 1;
+    }
+    const int n_alpha = smooth > 0.0f ? 0 : N_ALPHA; /* --smooth: the scales are given, no search */
+    for (int ia = 0; ia < n_alpha; ia++) {
         const float alpha = 0.1f * (float)ia;
         float smax = 0.0f, smin = INFINITY;
         for (int64_t c = 0; c < nx; c++) {
@@ -248,11 +249,6 @@ static hone_status do_group(hone_awq *a, const gguf_file *f, const hone_qplan_it
             memcpy(best_s, s, (size_t)nx * sizeof *s);
         }
     }
-    if (st == HONE_ERR_NOT_FOUND) { /* --smooth without this group's maxima: left alone */
-        st = HONE_OK;
-        goto done;
-    }
-    if (st) goto done;
     if (best_a > 0) {
         a->n_scaled++;
         for (int k = 0; k < n_m; k++) {

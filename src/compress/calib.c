@@ -80,20 +80,21 @@ hone_status hone_calib_check_model(const hone_calib *c, const gguf_file *f) {
     return HONE_OK;
 }
 
-const float *hone_calib_importance(const hone_calib *c, const char *name, int64_t nx) {
+/* The F32 [nx] statistic `<name>.<what>`, or NULL when absent or of another shape. */
+static const float *channel_stat(const hone_calib *c, const char *name, const char *what, int64_t nx) {
     char k[300];
-    snprintf(k, sizeof k, "%s.in_sqr", name);
+    snprintf(k, sizeof k, "%s.%s", name, what);
     const gguf_tensor *t = gguf_find_tensor(c->f, k);
     if (!t || t->type != HONE_TYPE_F32 || t->ne[0] != nx || t->n_dims != 1) return NULL;
     return t->data;
 }
 
+const float *hone_calib_importance(const hone_calib *c, const char *name, int64_t nx) {
+    return channel_stat(c, name, "in_sqr", nx);
+}
+
 const float *hone_calib_in_max(const hone_calib *c, const char *name, int64_t nx) {
-    char k[300];
-    snprintf(k, sizeof k, "%s.in_max", name);
-    const gguf_tensor *t = gguf_find_tensor(c->f, k);
-    if (!t || t->type != HONE_TYPE_F32 || t->ne[0] != nx || t->n_dims != 1) return NULL;
-    return t->data;
+    return channel_stat(c, name, "in_max", nx);
 }
 
 uint64_t hone_calib_n_tokens(const hone_calib *c) {

@@ -70,40 +70,29 @@ static void slice(const membw *m, int n, int idx, size_t *lo, size_t *hi) {
 #define MEMBW_PATTERNS 3
 static uint64_t read_range(const unsigned char *p, size_t n, int pattern) {
     const v2u64 *v = (const v2u64 *)p;
-    size_t nv = n / sizeof(v2u64);
+    const size_t nv = n / sizeof(v2u64);
+    /* each step reads four vectors at x + i and four at y + i: the next four (one stream), or the
+     * same place in the second half (two streams) */
+    const size_t half = nv / 2 & ~(size_t)3;
+    const v2u64 *x = v, *y = pattern == 2 ? v + half : v + 4;
+    const size_t step = pattern == 2 ? 4 : 8, steps = pattern == 2 ? half / 4 : nv / 8;
     v2u64 a0 = {0, 0}, a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
     size_t i = 0;
-    if (pattern == 2) {
-        const size_t half = nv / 2 & ~(size_t)3;
-        const v2u64 *u = v + half;
-        for (; i + 4 <= half; i += 4) {
-            a0 += v[i + 0];
-            a1 += v[i + 1];
-            a2 += v[i + 2];
-            a3 += v[i + 3];
-            a4 += u[i + 0];
-            a5 += u[i + 1];
-            a6 += u[i + 2];
-            a7 += u[i + 3];
+    for (size_t k = 0; k < steps; k++, i += step) {
+        if (pattern == 1) {
+            __builtin_prefetch((const char *)(x + i) + 256, 0, 3);
+            __builtin_prefetch((const char *)(x + i) + 320, 0, 3);
         }
-        i = 2 * half;
-    } else {
-        for (; i + 8 <= nv; i += 8) {
-            if (pattern == 1) {
-                __builtin_prefetch((const char *)(v + i) + 256, 0, 3);
-                __builtin_prefetch((const char *)(v + i) + 320, 0, 3);
-            }
-            a0 += v[i + 0];
-            a1 += v[i + 1];
-            a2 += v[i + 2];
-            a3 += v[i + 3];
-            a4 += v[i + 4];
-            a5 += v[i + 5];
-            a6 += v[i + 6];
-            a7 += v[i + 7];
-        }
+        a0 += x[i + 0];
+        a1 += x[i + 1];
+        a2 += x[i + 2];
+        a3 += x[i + 3];
+        a4 += y[i + 0];
+        a5 += y[i + 1];
+        a6 += y[i + 2];
+        a7 += y[i + 3];
     }
-    for (; i < nv; i++) a0 += v[i];
+    for (i = pattern == 2 ? 2 * half : steps * 8; i < nv; i++) a0 += v[i];
     v2u64 s = (a0 + a1) + (a2 + a3) + (a4 + a5) + (a6 + a7);
     return s[0] ^ s[1];
 }

@@ -46,17 +46,15 @@
 #define DECODE_PF_BYTES 512
 /* The four-row kernels prefetch the next four rows while they read their own. Four rows of a
  * matrix are one contiguous block, so these prefetches form a single linear stream one block
- * ahead, at the pace of the block being read (4 x BS bytes a step: lines at +0, +64 and, for
- * blocks over 16 bytes, +128 of that; a line asked for twice costs little). Four rows read side by
- * side look to the hardware prefetcher like four short streams, which it follows poorly: with
- * this, decode with the four-row kernels is faster than one row at a time (see matmul.c). Past
- * a matrix's end it asks for lines that are never read, which a prefetch may do. */
-#define NEXT4_PREFETCH(next, i, BS)                               \
-    do {                                                          \
-        const char *pf_ = (next) + (size_t)(i) * 4 * (BS);        \
-        _mm_prefetch(pf_, _MM_HINT_T0);                           \
-        _mm_prefetch(pf_ + 64, _MM_HINT_T0);                      \
-        if (4 * (BS) > 128) _mm_prefetch(pf_ + 128, _MM_HINT_T0); \
+ * ahead, at the pace of the block being read (4 x BS bytes a step, one prefetch per 64 of them; a
+ * line asked for twice costs little). Four rows read side by side look to the hardware prefetcher
+ * like four short streams, which it follows poorly: with this, decode with the four-row kernels is
+ * faster than one row at a time (see matmul.c). Past a matrix's end it asks for lines that are never
+ * read, which a prefetch may do. */
+#define NEXT4_PREFETCH(next, i, BS)                                                                 \
+    do {                                                                                            \
+        const char *pf_ = (next) + (size_t)(i) * 4 * (BS);                                          \
+        for (size_t k_ = 0; k_ < 4 * (size_t)(BS); k_ += 64) _mm_prefetch(pf_ + k_, _MM_HINT_T0); \
     } while (0)
 
 /* ---- shared pieces ---- */
@@ -450,7 +448,7 @@ static AVX2 ALWAYS_INLINE void leg_tile(const int kind, const int R, const int C
     __m256 sum = _mm256_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
         if (pf) NEXT4_PREFETCH(pf, i, wbs);
-        const char *wb[4], *xb[2];
+        const char *xb[2];
         __m256i y[2], offy[2];
         float dx[2] = {0, 0}, sx[2] = {0, 0};
         uint16_t dwh[4] = {0, 0, 0, 0}, mwh[4] = {0, 0, 0, 0};
@@ -473,16 +471,16 @@ static AVX2 ALWAYS_INLINE void leg_tile(const int kind, const int R, const int C
                 v[r] = v[4 + r] = _mm256_setzero_si256();
                 continue;
             }
-            wb[r] = w + (size_t)r * ws + (size_t)i * wbs;
+            const char *wb = w + (size_t)r * ws + (size_t)i * wbs;
             __m256i u;
             if (kind == 0) {
-                const block_q4_0 *a = (const block_q4_0 *)wb[r];
+                const block_q4_0 *a = (const block_q4_0 *)wb;
                 u = nibbles32(a->qs), dwh[r] = a->d;
             } else if (kind == 1) {
-                const block_q5_0 *a = (const block_q5_0 *)wb[r];
+                const block_q5_0 *a = (const block_q5_0 *)wb;
                 u = q5_quants(a->qs, a->qh), dwh[r] = a->d;
             } else {
-                const block_q5_1 *a = (const block_q5_1 *)wb[r];
+                const block_q5_1 *a = (const block_q5_1 *)wb;
                 u = q5_quants(a->qs, a->qh), dwh[r] = a->d, mwh[r] = a->m;
             }
             _Pragma("GCC unroll 2") for (int c = 0; c < 2; c++) {
@@ -728,8 +726,7 @@ static AVX2 ALWAYS_INLINE void kq_tile(const int kind, const int R, const int C,
     const __m256i ones = _mm256_set1_epi16(1);
     __m256 sum = _mm256_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
-        if (pf) /* the next four rows' block, as NEXT4_PREFETCH for these larger blocks */
-            for (size_t k = 0; k < 4 * wbs; k += 64) _mm_prefetch(pf + (size_t)i * 4 * wbs + k, _MM_HINT_T0);
+        if (pf) NEXT4_PREFETCH(pf, i, wbs);
         const block_q8_K *yb[2] = {NULL, NULL};
         float dx[2] = {0, 0}, dw[4] = {0, 0, 0, 0}, dmw[4] = {0, 0, 0, 0};
         _Pragma("GCC unroll 2") for (int c = 0; c < C; c++) {
